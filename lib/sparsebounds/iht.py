@@ -1,0 +1,152 @@
+"""Iterative hard thresholding (IHT) and exact restricted isometry constants, batched over matrices.
+
+Convention: A has shape (B, m, d) with entries N(0, 1/m); x is s-sparse in R^d; y = A x + e. IHT with unit
+step from x^0 = 0:  x^{n+1} = H_s(x^n + Aᵀ(y − A x^n)), H_s keeping the s largest entries in modulus.
+The restricted isometry constant δ_k(A) = max_{|T| = k} ‖A_Tᵀ A_T − I‖₂ is computed EXACTLY by
+enumerating all C(d, k) supports (only sensible for small d, e.g. d = 20, k ≤ 6).
+"""
+from __future__ import annotations
+
+from itertools import combinations
+from math import comb
+
+import numpy as np
+
+
+def gaussian_matrices(seeds, m: int, d: int) -> np.ndarray:
+    """A batch of (len(seeds), m, d) Gaussian matrices with N(0, 1/m) entries, one seed per matrix."""
+    return np.array([np.random.default_rng(seed).standard_normal((m, d)) / np.sqrt(m) for seed in seeds])
+
+
+def supports(d: int, k: int) -> np.ndarray:
+    """All C(d, k) supports of size k as an int array (C(d, k), k), in lexicographic order."""
+    if not 1 <= k <= d:
+        raise ValueError(f"need 1 <= k <= d, got k={k}, d={d}")
+    return np.fromiter((i for c in combinations(range(d), k) for i in c), dtype=np.intp,
+                       count=comb(d, k) * k).reshape(-1, k)
+
+
+def rip_constant(A: np.ndarray, k: int, *, chunk: int = 8192, return_support: bool = False):
+    """Exact δ_k for each matrix of the batch A (B, m, d): max over |T| = k of max(λ_max − 1, 1 − λ_min)
+    of the k×k Gram matrix A_TᵀA_T (δ_k is nondecreasing in k, so supports of size exactly k suffice).
+
+    With ``return_support`` also returns, per matrix, the worst support (B, k).
+    """
+    A = np.asarray(A, float)
+    if A.ndim == 2:
+        A = A[None]
+    G = np.matmul(A.transpose(0, 2, 1), A)  # (B, d, d)
+    T = supports(A.shape[-1], k)
+    best = np.full(A.shape[0], -np.inf)
+    arg = np.zeros(A.shape[0], dtype=np.intp)
+    for start in range(0, len(T), chunk):
+        t = T[start:start + chunk]
+        sub = G[:, t[:, :, None], t[:, None, :]]  # (B, C, k, k)
+        ev = np.linalg.eigvalsh(sub)
+        dev = np.maximum(ev[..., -1] - 1.0, 1.0 - ev[..., 0])  # (B, C)
+        i = dev.argmax(axis=1)
+        val = dev[np.arange(len(i)), i]
+        upd = val > best
+        best = np.where(upd, val, best)
+        arg = np.where(upd, start + i, arg)
+    return (best, T[arg]) if return_support else best
+
+
+def hard_threshold(v: np.ndarray, s: int) -> np.ndarray:
+    """H_s along the last axis: keep the s entries of largest modulus (ties broken by index), zero the rest."""
+    idx = np.argsort(-np.abs(v), axis=-1, kind="stable")[..., :s]
+    out = np.zeros_like(v)
+    np.put_along_axis(out, idx, np.take_along_axis(v, idx, axis=-1), axis=-1)
+    return out
+
+
+def iht(A: np.ndarray, y: np.ndarray, s: int, n_iter: int, x0: np.ndarray | None = None) -> np.ndarray:
+    """IHT with unit step, batched: A (B, m, d), y (B, R, m) for R signals per matrix.
+
+    Returns all iterates, shape (n_iter + 1, B, R, d); iterate 0 is x0 (zero by default).
+    """
+    B, m, d = A.shape
+    x = np.zeros(y.shape[:-1] + (d,)) if x0 is None else np.array(x0, float)
+    xs = np.empty((n_iter + 1,) + x.shape)
+    xs[0] = x
+    At = A.transpose(0, 2, 1)
+    for k in range(1, n_iter + 1):
+        r = y - np.matmul(x, At)                 # (B, R, m)
+        x = hard_threshold(x + np.matmul(r, A), s)
+        xs[k] = x
+    return xs
+
+
+def sparse_signals(seed: int, B: int, R: int, d: int, s: int, *, kind: str = "gauss") -> np.ndarray:
+    """(B, R, d) s-sparse signals on random supports; ``kind`` 'gauss' (N(0,1) values), 'sign' (±1) or
+    'decay' (magnitudes 1, 10^-1/2, 10^-1, ...: hard for support detection)."""
+    rng = np.random.default_rng(seed)
+    x = np.zeros((B, R, d))
+    supp = np.argsort(rng.random((B, R, d)), axis=-1)[..., :s]
+    if kind == "gauss":
+        vals = rng.standard_normal((B, R, s))
+    elif kind == "sign":
+        vals = rng.choice([-1.0, 1.0], (B, R, s))
+    elif kind == "decay":
+        vals = rng.choice([-1.0, 1.0], (B, R, s)) * 10.0 ** (-0.5 * np.arange(s))
+    else:
+        raise ValueError(f"unknown kind {kind!r}")
+    np.put_along_axis(x, supp, vals, axis=-1)
+    return x
+
+
+def step_ratio(A: np.ndarray, z: np.ndarray, x: np.ndarray, s: int) -> np.ndarray:
+    """One noiseless IHT step from an arbitrary s-sparse iterate z towards the s-sparse truth x:
+    ‖H_s(z + AᵀA(x − z)) − x‖ / ‖z − x‖, batched (A (B, m, d), z and x (B, R, d)) -> (B, R)."""
+    G = np.matmul(A.transpose(0, 2, 1), A)
+    nxt = hard_threshold(z + np.matmul(x - z, G), s)
+    return np.linalg.norm(nxt - x, axis=-1) / np.linalg.norm(z - x, axis=-1)
+
+
+def adversarial_pairs(A: np.ndarray, support: np.ndarray, s: int, seed: int, R: int, rounds: int = 8,
+                      keep: int = 32):
+    """Hard instances for the one-step contraction: pairs (z, x) of s-sparse vectors inside each matrix's
+    worst 3s-support (from :func:`rip_constant`), found by random search (R pairs per matrix, scales
+    spread over 10^±2) followed by ``rounds`` of perturbing the ``keep`` best pairs.
+
+    Returns (z, x, ratio) for the best pair per matrix: (B, d), (B, d), (B,).
+    """
+    rng = np.random.default_rng(seed)
+    B, d = A.shape[0], A.shape[-1]
+    k = support.shape[1]
+    perm = np.argsort(rng.random((B, R, k)), axis=-1)
+    T = np.take_along_axis(np.broadcast_to(support[:, None, :], (B, R, k)), perm, axis=-1)
+    x = np.zeros((B, R, d))
+    z = np.zeros((B, R, d))
+    np.put_along_axis(x, T[..., :s], rng.standard_normal((B, R, s)), axis=-1)
+    np.put_along_axis(z, T[..., s:2 * s], rng.standard_normal((B, R, s)) * 10 ** rng.uniform(-2, 2, (B, R, 1)),
+                      axis=-1)
+    near = rng.random((B, R, 1)) < 0.5            # half of the iterates start near the truth
+    z = hard_threshold(np.where(near, z + x * (1 + 0.1 * rng.standard_normal((B, R, 1))), z), s)
+    r = step_ratio(A, z, x, s)
+    per = max(R // keep, 1)
+    for _ in range(rounds):
+        top = np.argsort(-r, axis=1)[:, :keep]                                   # (B, keep)
+        zt = np.take_along_axis(z, top[..., None], axis=1)
+        xt = np.take_along_axis(x, top[..., None], axis=1)
+        zc = np.repeat(zt, per, axis=1)
+        xc = np.repeat(xt, per, axis=1)
+        zc = zc * (1 + 0.2 * rng.standard_normal(zc.shape))                     # same supports
+        xc = xc * (1 + 0.2 * rng.standard_normal(xc.shape))
+        rc = step_ratio(A, zc, xc, s)
+        z = np.concatenate([zt, zc], axis=1)
+        x = np.concatenate([xt, xc], axis=1)
+        r = np.concatenate([np.take_along_axis(r, top, axis=1), rc], axis=1)
+    best = r.argmax(axis=1)
+    i = np.arange(B)
+    return z[i, best], x[i, best], r[i, best]
+
+
+def error_ratios(xs: np.ndarray, x_true: np.ndarray, *, floor: float = 1e-12):
+    """Errors ‖x^n − x‖ (n_iter + 1, B, R) and per-step ratios e_{n+1}/e_n where e_n > floor·‖x‖ (NaN else)."""
+    err = np.linalg.norm(xs - x_true, axis=-1)
+    scale = np.linalg.norm(x_true, axis=-1)
+    prev = err[:-1]
+    ok = prev > floor * scale
+    ratio = np.where(ok, err[1:] / np.where(ok, prev, 1.0), np.nan)
+    return err, ratio
