@@ -167,3 +167,61 @@ def huber_worst(L: float, R: float, N: int):
         return np.where(np.abs(x) >= a, L * a * np.sign(x), L * x)
 
     return f, grad
+
+
+# ---------------------------------------------------------------- experiments (what notebook 01 runs)
+def lasso_gaps(seeds, n: int, p: int, s: int, lam: float, n_iter: int, *, noise: float = 0.01):
+    """ISTA and FISTA from x0 = 0 on seeded Lasso instances.
+
+    Returns dict: k (1..n_iter), gap_ista and gap_fista (S, n_iter) = F(x_k) − F*, L (S,), R2 = ‖x0 − x*‖² (S,).
+    """
+    A, b, _ = lasso_instances(seeds, n, p, s, noise=noise)
+    grad, prox, objective = lasso_parts(A, b, lam)
+    L = lasso_lipschitz(A)
+    x_star, F_star = lasso_minimum(A, b, lam)
+    x0 = np.zeros_like(x_star)
+    out = {"k": np.arange(1, n_iter + 1), "L": L, "R2": (x_star ** 2).sum(-1), "F_star": F_star}
+    for name, method in (("ista", ista), ("fista", fista)):
+        xs = method(grad, x0, L, n_iter, prox)[1:]
+        out["gap_" + name] = (objective(xs) - F_star).T
+    return out
+
+
+def nesterov_family_gaps(k_max: int, L: float = 1.0):
+    """Gradient descent and FISTA on Nesterov's f_{2k+1}, one function per k = 1..k_max, from x0 = 0.
+
+    All k_max problems run together in dimension 2·k_max + 1. Returns dict: k, gap_gd and gap_fista
+    (f(x_k) − f* on the k-th function after exactly k steps), R2 = ‖x*‖² of each function.
+    """
+    ks = np.arange(1, k_max + 1)
+    dim = 2 * k_max + 1
+    H = np.empty((k_max, dim, dim))
+    c = np.empty((k_max, dim))
+    x_star = np.zeros((k_max, dim))
+    for j, k in enumerate(ks):
+        p = 2 * k + 1
+        H[j], c[j] = nesterov_worst(p, L, dim)
+        x_star[j, :p] = 1 - np.arange(1, p + 1) / (p + 1)
+    f_star = -(L / 8) * (1 - 1 / (2 * ks + 2))
+
+    def grad(x):
+        return np.einsum("kij,kj->ki", H, x) - c
+
+    def f(x):  # x: (..., k_max, dim)
+        return 0.5 * np.einsum("...ki,kij,...kj->...k", x, H, x, optimize=True) - (x * c).sum(-1)
+
+    x0 = np.zeros((k_max, dim))
+    out = {"k": ks, "R2": (x_star ** 2).sum(-1), "L": L}
+    for name, method in (("gd", ista), ("fista", fista)):
+        xs = method(grad, x0, L, k_max)
+        at_k = xs[ks, np.arange(k_max)]  # iterate k of problem k
+        out["gap_" + name] = f(at_k[None])[0] - f_star
+    return out
+
+
+def huber_gaps(steps, L: float = 1.0, R: float = 1.0):
+    """f(x_N) − f* after N steps of gradient descent (step 1/L, x0 = R) on the Huber worst case for N."""
+    steps = np.asarray(steps, int)
+    f, grad = huber_worst(L, R, steps)
+    xs = ista(grad, np.full(steps.shape, float(R)), L, int(steps.max()))
+    return f(xs[steps, np.arange(steps.size)])

@@ -1,0 +1,141 @@
+"""ISTA/FISTA library tests and notebook 01's mutation tests (same data as the notebook's default run)."""
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sparsebounds import checks, proximal
+from sparsebounds.runner import NOTEBOOKS, parameters_of
+
+NB01 = NOTEBOOKS / "01_proximal_gradient_convergence.ipynb"
+P = {k: v.default for k, v in parameters_of(json.loads(NB01.read_text())).items()}
+
+
+@pytest.fixture(scope="module")
+def data():
+    return {"lasso": proximal.lasso_gaps(range(P["n_seeds"]), P["lasso_n"], P["lasso_p"], P["lasso_s"],
+                                         P["lam"], P["n_iter"]),
+            "nest": proximal.nesterov_family_gaps(P["k_max"]),
+            "huber": proximal.huber_gaps(P["huber_steps"]),
+            "N": np.array(P["huber_steps"])}
+
+
+# ---------------------------------------------------------------- library
+def test_soft_threshold():
+    assert np.allclose(proximal.soft_threshold(np.array([-3.0, -0.5, 0.0, 0.5, 3.0]), 1.0), [-2, 0, 0, 0, 2])
+
+
+def test_lipschitz_convention_is_half_squared_loss():
+    A, b, _ = proximal.lasso_instances([3], 30, 50, 5)
+    grad, _, objective = proximal.lasso_parts(A, b, 0.0)
+    L = proximal.lasso_lipschitz(A)[0]
+    assert np.isclose(L, np.linalg.eigvalsh(A[0].T @ A[0]).max())
+    rng = np.random.default_rng(1)
+    x, y = rng.standard_normal((2, 1, 50))
+    # descent lemma holds with this L and fails with L/2 along the top eigenvector
+    lhs = objective(y) - objective(x) - np.sum(grad(x) * (y - x))
+    assert lhs <= L / 2 * np.sum((y - x) ** 2) + 1e-12
+    v = np.linalg.eigh(A[0].T @ A[0])[1][:, -1][None]
+    assert objective(x + v) - objective(x) - np.sum(grad(x) * v) > L / 4 * np.sum(v ** 2)
+
+
+def test_lasso_minimum_matches_scikit_learn():
+    from sklearn.linear_model import Lasso
+    A, b, _ = proximal.lasso_instances([0, 1], 100, 400, 10)
+    lam = 0.02
+    _, F_star = proximal.lasso_minimum(A, b, lam)
+    for s in range(2):  # scikit-learn minimises (1/2n)||y - Xw||^2 + alpha||w||_1: alpha = lam / n
+        w = Lasso(alpha=lam / 100, fit_intercept=False, tol=1e-12, max_iter=100_000).fit(A[s], b[s]).coef_
+        F_sk = 0.5 * np.sum((A[s] @ w - b[s]) ** 2) + lam * np.abs(w).sum()
+        assert F_star[s] <= F_sk + 1e-12 and F_sk - F_star[s] < 1e-9
+
+
+def test_fista_momentum_sequence():
+    t = proximal.fista_t(1000)
+    k = np.arange(1, 1001)
+    assert t[0] == 1 and np.all(t >= (k + 1) / 2) and np.allclose(t[1:] ** 2 - t[1:], t[:-1] ** 2)
+
+
+def test_nesterov_worst_minimiser_and_krylov_property():
+    H, c = proximal.nesterov_worst(7, 2.0, 10)
+    x_star = np.linalg.lstsq(H, c, rcond=None)[0]
+    assert np.allclose(x_star[:7], 1 - np.arange(1, 8) / 8) and np.allclose(x_star[7:], 0)
+    xs = proximal.fista(lambda x: x @ H - c, np.zeros((1, 10)), 2.0, 3)
+    assert np.all(xs[3][0, 3:] == 0)  # after 3 steps only the first 3 coordinates can be nonzero
+
+
+def test_huber_attains_drori_teboulle_exactly():
+    N = np.array([1, 3, 17])
+    assert np.allclose(proximal.huber_gaps(N, L=2.0, R=3.0), 2.0 * 9.0 / (4 * N + 2), rtol=1e-12)
+
+
+def test_bad_arguments_are_refused():
+    with pytest.raises(ValueError):
+        proximal.lasso_instances([0], 10, 5, 6)
+    with pytest.raises(ValueError):
+        proximal.nesterov_worst(5, 1.0, 3)
+
+
+# ---------------------------------------------------------------- notebook 01: claims and mutations
+def _bounds(d, c_ista=0.5, e_ista=1.0, c_fista=2.0, e_fista=2.0):
+    la, nest = d["lasso"], d["nest"]
+    L, R2, k = la["L"][:, None], la["R2"][:, None], la["k"][None]
+    kn = nest["k"]
+    return {
+        "ista": [checks.below(la["gap_ista"], c_ista * L * R2 / k ** e_ista),
+                 checks.below(nest["gap_gd"], c_ista * nest["R2"] / kn ** e_ista),
+                 checks.below(d["huber"], c_ista / d["N"] ** e_ista)],
+        "fista": [checks.below(la["gap_fista"], c_fista * L * R2 / (k + 1) ** e_fista),
+                  checks.below(nest["gap_fista"], c_fista * nest["R2"] / (kn + 1) ** e_fista)]}
+
+
+def test_true_claims_hold(data):
+    b = _bounds(data)
+    assert all(c.holds for c in b["ista"] + b["fista"])
+    nest = data["nest"]
+    lower = 3 * nest["R2"] / (32 * (nest["k"] + 1) ** 2)
+    assert checks.above(nest["gap_fista"], lower).holds and checks.above(nest["gap_gd"], lower).holds
+
+
+def test_upper_bounds_with_exponent_raised_by_half_are_rejected(data):
+    b = _bounds(data, e_ista=1.5, e_fista=2.5)
+    assert not checks.all_of(*b["ista"]).holds
+    assert not checks.all_of(*b["fista"]).holds
+    # a hard instance rejects each on its own: Huber for ISTA, Nesterov's family for FISTA
+    # (the typical Lasso runs happen to reject both too, during their sublinear phase)
+    assert not b["ista"][2].holds and not b["fista"][1].holds
+
+
+def test_lower_bound_with_exponent_raised_by_half_is_rejected(data):
+    nest = data["nest"]
+    wrong = 3 * nest["R2"] / (32 * (nest["k"] + 1) ** 1.5)
+    assert not checks.above(nest["gap_fista"], wrong).holds
+
+
+def test_shrunk_constants_are_rejected_where_the_hard_instance_attains_them(data):
+    # ISTA: the Huber function attains LR^2/(4k+2), so any constant below 1/4 (here 1/5) is rejected ...
+    assert not checks.all_of(*_bounds(data, c_ista=0.2)["ista"]).holds
+    # ... while 1/4 cannot be: it is (asymptotically) the true worst case.
+    assert checks.all_of(*_bounds(data, c_ista=0.25)["ista"]).holds
+    # FISTA: the instances attain gap*(k+1)^2/(LR^2) = c_att; 0.9*c_att is rejected, 2 is not attained.
+    nest, la = data["nest"], data["lasso"]
+    c_att = max(np.max(nest["gap_fista"] * (nest["k"] + 1) ** 2 / nest["R2"]),
+                np.max(la["gap_fista"] * (la["k"][None] + 1) ** 2 / (la["L"] * la["R2"])[:, None]))
+    assert 0.25 < c_att < 2
+    assert not checks.all_of(*_bounds(data, c_fista=0.9 * c_att)["fista"]).holds
+
+
+def test_tight_claim_rejects_a_one_percent_change(data):
+    exact = 1.0 / (4 * data["N"] + 2)
+    assert checks.close(data["huber"], exact, rtol=1e-12).holds
+    assert not checks.close(data["huber"], 0.99 * exact, rtol=1e-12).holds
+
+
+def test_fista_exponent_check_rejects_shifted_exponents(data):
+    nest = data["nest"]
+    tail = nest["k"] >= 4
+    slope = checks.loglog_slope(nest["k"][tail] + 1, (nest["gap_fista"] / nest["R2"])[tail])
+    assert checks.within(slope, -2.25, -1.75).holds
+    for wrong in (-2.5, -1.5):
+        assert not checks.within(slope, wrong - 0.25, wrong + 0.25).holds
