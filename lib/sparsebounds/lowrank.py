@@ -1,0 +1,175 @@
+"""SGD with weight decay on a small ReLU network, and the low-rank bias it creates (notebook 09).
+
+Convention (Galanti, Siegel, Gupte & Poggio, arXiv 2206.05794): the regularised loss is
+L(W) + λ Σ_l ‖W_l‖_F², so one SGD step is W_{t+1} = (1 − 2μλ) W_t − μ G_t with G_t the mini-batch
+gradient of the data loss alone. For a bias-free dense layer, G_t = Σ_{i ≤ B} δ_i x_iᵀ has rank ≤ B.
+
+The network is x ↦ W2 relu(W1 x) (no biases), trained on a teacher of the same form with a narrow hidden
+layer, square loss ½‖ŷ − y‖² averaged over the batch. Every configuration (batch size, step, decay, seed)
+is one slice of a leading batch axis G; configurations that share a batch size run in the
+same matmuls (one loop per distinct batch size, no padded rows). Runs that share a seed share the data, the initialisation and, for equal
+batch size, the sequence of mini-batches (common random numbers: differences across μ and λ are paired).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+
+def teacher_data(seed: int, n: int, d_in: int = 64, d_out: int = 10, teacher_width: int = 8):
+    """x ~ N(0, I/d_in) (so ‖x‖ ≈ 1) and y = A relu(V x) with a random narrow teacher (width ``teacher_width``)."""
+    rng = np.random.default_rng([seed, 0])
+    X = rng.standard_normal((n, d_in)) / np.sqrt(d_in)
+    V = rng.standard_normal((teacher_width, d_in))
+    A = rng.standard_normal((d_out, teacher_width)) / np.sqrt(teacher_width)
+    return X, np.maximum(X @ V.T, 0) @ A.T
+
+
+def init_weights(seed: int, d_in: int = 64, width: int = 128, d_out: int = 10):
+    """He-scaled Gaussian W1 (width × d_in) and W2 (d_out × width)."""
+    rng = np.random.default_rng([seed, 1])
+    return (rng.standard_normal((width, d_in)) * np.sqrt(2 / d_in),
+            rng.standard_normal((d_out, width)) / np.sqrt(width))
+
+
+def batch_indices(seed: int, B: int, n: int, steps: int) -> np.ndarray:
+    """The mini-batches of one run: (steps, B) indices, a function of (seed, B) only."""
+    return np.random.default_rng([seed, 2, B]).integers(0, n, size=(steps, B))
+
+
+def numerical_rank(sv: np.ndarray, rtol: float) -> np.ndarray:
+    """Number of singular values above rtol·σ_max (sv sorted descending on the last axis)."""
+    return (sv > rtol * sv[..., :1]).sum(-1)
+
+
+def train_grid(Bs, mus, lams, seeds, *, steps: int, n_train: int = 512, d_in: int = 64, width: int = 128,
+               d_out: int = 10, teacher_width: int = 8, log_every: int = 50, snapshot_lags=(10, 100, 1000),
+               spectrum_steps=()):
+    """Train one network per (B, μ, λ, seed) of the full grid by SGD with weight decay, all at once.
+
+    Returns a dict with the grid axes flattened into G configurations (arrays ``B``, ``mu``, ``lam``,
+    ``seed`` of shape (G,)) and
+      grad_sv     (n_logs, G, min(width, d_in)) singular values of the logged first-layer data gradients,
+      W_T         (G, width, d_in) the first layer after ``steps`` steps,
+      W_lag       {K: (G, width, d_in)} the first layer at step steps − K (for each K in snapshot_lags),
+      spectra     {t: (G, min(width, d_in))} singular values of W1 at the steps in ``spectrum_steps``,
+      loss        (G,) final training loss (data part), loss0 (G,) initial.
+    """
+    grid = np.array([(B, mu, lam, s) for s in seeds for B in Bs for mu in mus for lam in lams], float)
+    Bg, mug, lamg, sg = grid.T
+    if any(K > steps for K in snapshot_lags):
+        raise ValueError("every snapshot lag must be <= steps")
+    data = {s: teacher_data(int(s), n_train, d_in, d_out, teacher_width) for s in seeds}
+    inits = {s: init_weights(int(s), d_in, width, d_out) for s in seeds}
+    out = {"B": Bg.astype(int), "mu": mug, "lam": lamg, "seed": sg.astype(int), "steps": steps}
+    parts = []
+    for B in sorted(set(int(b) for b in Bs)):  # one batched run per batch size (no padded rows)
+        sel = np.flatnonzero(Bg == B)
+        parts.append((sel, _train_same_B(B, mug[sel], lamg[sel], sg[sel].astype(int), data, inits, steps,
+                                         log_every, snapshot_lags, spectrum_steps)))
+    G = len(grid)
+    for key in ("grad_sv", "W_T", "loss", "loss0"):
+        first = parts[0][1][key]
+        axis = 1 if key == "grad_sv" else 0
+        shape = list(first.shape)
+        shape[axis] = G
+        arr = np.empty(shape)
+        for sel, res in parts:
+            arr[(slice(None),) * axis + (sel,)] = res[key]
+        out[key] = arr
+    for key in ("W_lag", "spectra"):
+        out[key] = {}
+        for k in parts[0][1][key]:
+            arr = np.empty((G,) + parts[0][1][key][k].shape[1:])
+            for sel, res in parts:
+                arr[sel] = res[key][k]
+            out[key][k] = arr
+    return out
+
+
+def _train_same_B(B, mu, lam, seeds, data, inits, steps, log_every, snapshot_lags, spectrum_steps):
+    """The SGD loop for configurations that share the batch size B (batched over the leading axis)."""
+    G = len(mu)
+    X = np.stack([data[s][0] for s in seeds])
+    Y = np.stack([data[s][1] for s in seeds])
+    W1 = np.stack([inits[s][0] for s in seeds])  # fresh arrays: updated in place below
+    W2 = np.stack([inits[s][1] for s in seeds])
+    n_train = X.shape[1]
+    idx = np.stack([batch_indices(int(s), B, n_train, steps) for s in seeds], axis=1)  # (steps, G, B)
+    decay = (1 - 2 * mu * lam)[:, None, None]
+    step = mu[:, None, None]
+    rows = np.arange(G)[:, None]
+
+    def data_loss(W1, W2):
+        out = np.maximum(X @ W1.transpose(0, 2, 1), 0) @ W2.transpose(0, 2, 1)
+        return 0.5 * ((out - Y) ** 2).sum(-1).mean(-1)
+
+    loss0 = data_loss(W1, W2)
+    grad_sv, W_lag, spectra = [], {}, {}
+    lag_at = {steps - K: K for K in snapshot_lags}
+    for t in range(steps + 1):
+        if t in lag_at:
+            W_lag[lag_at[t]] = W1.copy()
+        if t in spectrum_steps:
+            spectra[t] = np.linalg.svd(W1, compute_uv=False)
+        if t == steps:
+            break
+        xb, yb = X[rows, idx[t]], Y[rows, idx[t]]            # (G, B, d_in), (G, B, d_out)
+        pre = xb @ W1.transpose(0, 2, 1)                      # (G, B, width)
+        h = np.maximum(pre, 0)
+        r = (h @ W2.transpose(0, 2, 1) - yb) * (1.0 / B)     # d(mean of ½‖ŷ − y‖²)/dŷ
+        G2 = r.transpose(0, 2, 1) @ h
+        G1 = ((r @ W2) * (pre > 0)).transpose(0, 2, 1) @ xb  # Σ_i δ_i x_iᵀ: rank ≤ B
+        if t % log_every == 0:
+            grad_sv.append(np.linalg.svd(G1, compute_uv=False))
+        W1 *= decay                                           # in place: (1 − 2μλ)W − μG
+        W1 -= np.multiply(G1, step, out=G1)
+        W2 *= decay
+        W2 -= np.multiply(G2, step, out=G2)
+    return {"grad_sv": np.array(grad_sv), "W_T": W1, "W_lag": W_lag, "spectra": spectra,
+            "loss": data_loss(W1, W2), "loss0": loss0}
+
+
+def sv_inequality(W_T: np.ndarray, W_lag: np.ndarray, B, mu, lam, K: int, *, decay_factor: float = 2.0):
+    """Both sides of σ_{KB+1}(W_T) ≤ (1 − c·μλ)^K ‖W_{T−K}‖₂ (c = decay_factor; the theorem has c = 2).
+
+    Batched over configurations: returns (observed, bound, informative) of shape (G,); ``informative`` is
+    False where KB + 1 exceeds min(W.shape), there σ_{KB+1} does not exist and the inequality is vacuous
+    (observed is then reported as 0).
+    """
+    B = np.broadcast_to(np.asarray(B, int), W_T.shape[:1])
+    sv = np.linalg.svd(W_T, compute_uv=False)
+    idx = K * B  # 0-based index of σ_{KB+1}
+    informative = idx < sv.shape[-1]
+    observed = np.where(informative, sv[np.arange(sv.shape[0]), np.minimum(idx, sv.shape[-1] - 1)], 0.0)
+    bound = (1 - decay_factor * np.asarray(mu) * np.asarray(lam)) ** K * np.linalg.norm(W_lag, 2, axis=(-2, -1))
+    return observed, bound, informative
+
+
+def apply_updates(W0: np.ndarray, grads, mu: float, lam: float) -> np.ndarray:
+    """The bare SGD-with-weight-decay recursion W ← (1 − 2μλ)W − μG over a sequence of gradients."""
+    W = np.array(W0, float)
+    for Gt in grads:
+        W = (1 - 2 * mu * lam) * W - mu * Gt
+    return W
+
+
+def attained_instance(K: int, B: int, *, mu: float = 0.05, lam: float = 0.01, c: float = 1.0,
+                      extra: int = 4, push: float = 1.0):
+    """A worst case where σ_{KB+1}(W_T) = (1 − 2μλ)^K ‖W_{T−K}‖₂ exactly.
+
+    W_{T−K} = c·I_d (flat spectrum), d = KB + extra; the gradient of step j is −push·Σ e_i e_iᵀ over its own
+    block of B coordinates (rank B), so it only enlarges KB singular values and vanishes on the remaining
+    ``extra`` directions, which decay by (1 − 2μλ) per step and stay exactly at the bound.
+    Returns (W_T, W_{T−K}) as arrays of shape (1, d, d).
+    """
+    d = K * B + extra
+    W0 = c * np.eye(d)
+
+    def grads():
+        for j in range(K):
+            Gt = np.zeros((d, d))
+            blk = np.arange(j * B, (j + 1) * B)
+            Gt[blk, blk] = -push
+            yield Gt
+
+    return apply_updates(W0, grads(), mu, lam)[None], W0[None]
