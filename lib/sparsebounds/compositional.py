@@ -1,0 +1,288 @@
+"""Targets of known smoothness, compositional (binary-tree) targets, and their constructive approximants.
+
+Smoothness is exact by construction: the profile φ_m(t) = t^(m−1)·|t| has a bounded m-th derivative that
+jumps at t = 0, so φ_m ∘ (smooth) lies in W_m^∞ and in no W_{m+1}^∞.
+
+* :class:`SphereTarget` — f(x) = s·φ_m((‖x − c‖² − r²)/ρ) on [−1, 1]^d, smoothness exactly m, its kink
+  (m = 1) or curvature jump (m = 2) on a sphere crossing the cube; a random (c, r) per seed.
+* :func:`p1_interpolate` — the continuous piecewise-linear (P1) interpolant on the Kuhn (Freudenthal)
+  triangulation of a uniform grid with M intervals per axis: the constructive approximant. In 1-D it is
+  exactly a ReLU network with M units (:func:`sparsebounds.networks.relu_interpolant_1d`); in d ≥ 2 it is
+  a continuous piecewise-linear function (representable by a ReLU network of depth ⌈log2(d + 1)⌉ + 1,
+  not by one hidden layer). P1 accuracy saturates at order 2: error ~ M^(−min(m, 2)).
+* :class:`TreeTarget` — f(x_1..x_d) on a binary tree, every node its own bivariate constituent
+  h(a, b) = A·sin(ω(a + b) + φ) + B·ψ(a − b), ψ(t) = t|t|/2, which is in W_2^∞ exactly (ψ'' jumps), maps
+  [−1, 1]² into [−0.9, 0.9], and has partial Lipschitz constants L_a = L_b = A·ω + 2|B| (> 1/2, so a node
+  amplifies errors by up to L_a + L_b > 1).
+* :func:`tree_constructive` — the proof's approximant: every node replaced by its P1 interpolant on an
+  (M+1)×(M+1) grid of [−1, 1]², composed; returns per-node sup errors and the end-to-end error.
+* :func:`propagation_bound` — err(v) ≤ ε_v + L_a(v)·err(left) + L_b(v)·err(right), by recursion.
+* :class:`GenericTarget` — a random smooth function of all d variables (Fourier series with decaying
+  amplitudes over frequency vectors that mix every coordinate), not matched to the tree, for contrast.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+def phi(t, m: int):
+    """φ_m(t) = t^(m−1)·|t|: m-th derivative bounded with a jump at 0 (m ≥ 1)."""
+    t = np.asarray(t, float)
+    return t ** (m - 1) * np.abs(t)
+
+
+# ------------------------------------------------------------------ targets of known smoothness
+@dataclass
+class SphereTarget:
+    """f_s(x) = scale·φ_m((‖x − c_s‖² − r_s²)/ρ_d), one target per seed (batch axis S)."""
+    d: int
+    m: int
+    c: np.ndarray      # (S, d)
+    r: np.ndarray      # (S,)
+
+    @classmethod
+    def random(cls, seeds, d: int, m: int) -> "SphereTarget":
+        cs, rs = [], []
+        for s in seeds:
+            rng = np.random.default_rng([int(s), 3, d, m])
+            cs.append(rng.uniform(-0.3, 0.3, d))
+            rs.append(rng.uniform(0.5, 0.8) * np.sqrt(d / 3.0) + 0.2)
+        return cls(d, m, np.array(cs), np.array(rs))
+
+    @property
+    def rho(self) -> float:
+        return float(self.d)   # keeps the argument O(1) on [−1, 1]^d
+
+    def __call__(self, X) -> np.ndarray:
+        """(S, P) values at X of shape (P, d)."""
+        X = np.asarray(X, float)
+        q = (((X[None, :, :] - self.c[:, None, :]) ** 2).sum(-1) - self.r[:, None] ** 2) / self.rho
+        return phi(q, self.m)
+
+    def kink_points(self, n: int, seed: int = 0) -> np.ndarray:
+        """(S, ≤n, d) points on each target's singular sphere inside the cube (NaN-padded), where a W_1
+        target's interpolation error peaks."""
+        rng = np.random.default_rng([seed, 4])
+        u = rng.standard_normal((n, self.d))
+        u /= np.linalg.norm(u, axis=1, keepdims=True)
+        pts = self.c[:, None, :] + self.r[:, None, None] * u[None]
+        inside = np.all(np.abs(pts) <= 1, axis=-1)
+        return np.where(inside[..., None], pts, np.nan)
+
+
+# ------------------------------------------------------------------ P1 interpolation on a uniform grid
+def grid_points(d: int, M: int) -> np.ndarray:
+    """The (M+1)^d nodes of the uniform grid on [−1, 1]^d, C order, shape ((M+1)^d, d)."""
+    ax = np.linspace(-1.0, 1.0, M + 1)
+    return np.stack(np.meshgrid(*([ax] * d), indexing="ij"), -1).reshape(-1, d)
+
+
+def p1_interpolate(values: np.ndarray, M: int, X) -> np.ndarray:
+    """Evaluate the P1 (Kuhn-triangulation) interpolant of grid ``values`` (S, (M+1)^d) at X (P, d).
+
+    Inside the cell with corner i and local coordinates t ∈ [0, 1]^d, sort t decreasingly
+    (t_(1) ≥ .. ≥ t_(d)); the simplex has vertices v_0 = i, v_k = v_{k−1} + e_(k) and barycentric weights
+    1 − t_(1), t_(1) − t_(2), .., t_(d). Continuous, piecewise linear, exact on affine functions.
+    Points outside [−1, 1]^d are clamped to it. X may also be (S, P, d): one point set per row of values.
+    """
+    X = np.clip(np.asarray(X, float), -1.0, 1.0)
+    values = np.atleast_2d(values)
+    if X.ndim == 3:
+        return _p1_batched(values, M, X)
+    w, idx = _p1_weights(X, M)                                                 # (P, d+1) each
+    return np.einsum("spk,pk->sp", values[:, idx], w, optimize=True)
+
+
+def _p1_batched(values, M, X):
+    S, P, d = X.shape
+    G = values.shape[1]
+    w, idx = _p1_weights(X.reshape(S * P, d), M)
+    idx = idx.reshape(S, P, d + 1) + (np.arange(S) * G)[:, None, None]
+    return (values.reshape(-1)[idx] * w.reshape(S, P, d + 1)).sum(-1)
+
+
+def _p1_weights(X, M):
+    P, d = X.shape
+    g = (X + 1.0) * (M / 2.0)
+    i0 = np.clip(np.floor(g), 0, M - 1).astype(np.int64)
+    t = g - i0
+    order = np.argsort(-t, axis=1, kind="stable")
+    ts = np.take_along_axis(t, order, axis=1)
+    w = np.concatenate([1.0 - ts[:, :1], ts[:, :-1] - ts[:, 1:], ts[:, -1:]], axis=1)
+    strides = (M + 1) ** np.arange(d - 1, -1, -1)
+    base = i0 @ strides
+    steps = np.cumsum(strides[order], axis=1)
+    return w, np.concatenate([base[:, None], base[:, None] + steps], axis=1)
+
+
+def p1_sup_errors(target, Ms, X_test) -> np.ndarray:
+    """max_x |f − I_M f| over X_test for every target (rows) and every grid M (columns): (S, len(Ms))."""
+    f_test = target(X_test)
+    out = np.empty((f_test.shape[0], len(Ms)))
+    for j, M in enumerate(Ms):                       # a handful of grid sizes, each fully vectorised
+        vals = target(grid_points(target.d, M))
+        out[:, j] = np.nanmax(np.abs(p1_interpolate(vals, M, X_test) - f_test), axis=1)
+    return out
+
+
+def test_points(d: int, n: int, seed: int, target: SphereTarget | None = None, n_kink: int = 0):
+    """n uniform points of [−1, 1]^d, plus up to n_kink points on every target's singular sphere."""
+    rng = np.random.default_rng([seed, 5, d])
+    X = rng.uniform(-1, 1, (n, d))
+    if target is None or not n_kink:
+        return X
+    K = target.kink_points(n_kink, seed).reshape(-1, d)
+    return np.concatenate([X, K[~np.isnan(K).any(1)]])
+
+
+# ------------------------------------------------------------------ compositional tree targets
+@dataclass
+class TreeTarget:
+    """f = binary tree of bivariate constituents h_v; node params (S, d − 1) stored level by level
+    (level 0 = the d/2 leaves' nodes first, the root last)."""
+    d: int
+    A: np.ndarray
+    omega: np.ndarray
+    phase: np.ndarray
+    B: np.ndarray
+
+    @classmethod
+    def random(cls, seeds, d: int) -> "TreeTarget":
+        depth = int(round(np.log2(d)))
+        if 2 ** depth != d or d < 2:
+            raise ValueError("d must be a power of 2")
+        rows = []
+        for s in seeds:
+            rng = np.random.default_rng([int(s), 6, d])
+            rows.append(np.stack([rng.uniform(0.45, 0.55, d - 1), rng.uniform(1.1, 1.4, d - 1),
+                                  rng.uniform(-np.pi, np.pi, d - 1),
+                                  rng.choice([-1.0, 1.0], d - 1) * rng.uniform(0.1, 0.15, d - 1)]))
+        A, om, ph, B = np.array(rows).transpose(1, 0, 2)
+        return cls(d, A, om, ph, B)
+
+    @property
+    def depth(self) -> int:
+        return int(round(np.log2(self.d)))
+
+    @property
+    def n_seeds(self) -> int:
+        return self.A.shape[0]
+
+    def level_slice(self, lvl: int) -> slice:
+        """Columns of the node arrays that belong to level ``lvl`` (0 = leaves' nodes)."""
+        start = sum(self.d >> (k + 1) for k in range(lvl))
+        return slice(start, start + (self.d >> (lvl + 1)))
+
+    def lipschitz(self):
+        """(L_a, L_b), each (S, d − 1): sup |∂h/∂a|, sup |∂h/∂b| over [−1, 1]² are ≤ A·ω + 2|B|."""
+        L = self.A * self.omega + 2 * np.abs(self.B)
+        return L, L.copy()
+
+    def node(self, a, b, sl: slice):
+        """Constituents of the nodes in ``sl`` at inputs a, b of shape (S, K, P)."""
+        A, om, ph, B = (z[:, sl, None] for z in (self.A, self.omega, self.phase, self.B))
+        t = a - b
+        return A * np.sin(om * (a + b) + ph) + B * t * np.abs(t) / 2
+
+    def __call__(self, X, approx=None) -> np.ndarray:
+        """(S, P) values at X (P, d). ``approx(lvl, a, b)`` replaces the constituents (approximant)."""
+        X = np.asarray(X, float)
+        U = np.broadcast_to(X.T[None], (self.n_seeds, self.d, X.shape[0]))
+        for lvl in range(self.depth):
+            a, b = U[:, 0::2], U[:, 1::2]
+            U = approx(lvl, a, b) if approx else self.node(a, b, self.level_slice(lvl))
+        return U[:, 0]
+
+
+def node_p1_tables(target: TreeTarget, M: int) -> np.ndarray:
+    """Every node's values on the (M+1)² grid of [−1, 1]²: (S, d − 1, (M+1)²)."""
+    G = grid_points(2, M)
+    a = np.broadcast_to(G[:, 0], (target.n_seeds, target.d - 1, G.shape[0]))
+    b = np.broadcast_to(G[:, 1], a.shape)
+    return target.node(a, b, slice(0, target.d - 1))
+
+
+def _p1_nodes(tables, M, a, b):
+    """P1 interpolation of per-(seed, node) tables at per-(seed, node) points: a, b (S, K, P)."""
+    S, K, P = a.shape
+    X = np.stack([a, b], -1).reshape(S * K, P, 2)
+    return p1_interpolate(tables.reshape(S * K, -1), M, X).reshape(S, K, P)
+
+
+def tree_constructive(target: TreeTarget, M: int, X_test, n_node_check: int = 201):
+    """The constructive deep approximant with (M+1)² knots per node.
+
+    Returns dict: ``end_to_end`` (S,) sup error over X_test; ``node_err`` (S, d − 1) each node's sup error
+    over an n_node_check² grid of [−1, 1]² (which contains every input a node receives, checked:
+    ``max_abs_internal`` < 1); ``knots_per_node`` (M+1)².
+    """
+    tables = node_p1_tables(target, M)
+    internal = []
+
+    def approx(lvl, a, b):
+        sl = target.level_slice(lvl)
+        out = _p1_nodes(tables[:, sl], M, a, b)
+        internal.append(np.abs(out).max())
+        return out
+
+    f_hat = target(X_test, approx)
+    f = target(X_test)
+    # node errors on a fine grid, offset so that its points fall inside the P1 cells, not only on knots
+    ax = np.linspace(-1, 1, n_node_check)
+    A, Bg = np.meshgrid(ax, ax, indexing="ij")
+    Q = np.stack([A.ravel(), Bg.ravel()], 1)
+    a = np.broadcast_to(Q[:, 0], (target.n_seeds, target.d - 1, Q.shape[0]))
+    b = np.broadcast_to(Q[:, 1], a.shape)
+    exact = target.node(a, b, slice(0, target.d - 1))
+    node_err = np.abs(_p1_nodes(tables, M, a, b) - exact).max(-1)
+    return {"end_to_end": np.abs(f_hat - f).max(-1), "node_err": node_err,
+            "knots_per_node": (M + 1) ** 2, "max_abs_internal": float(max(internal))}
+
+
+def propagation_bound(node_err, La, Lb, d: int) -> np.ndarray:
+    """err(root) bound by the recursion e_v = ε_v + L_a(v) e_left + L_b(v) e_right, leaves' inputs exact.
+
+    node_err, La, Lb: (..., d − 1) in level order (as :class:`TreeTarget`). Returns (...,).
+    """
+    node_err, La, Lb = (np.asarray(z, float) for z in (node_err, La, Lb))
+    e = np.zeros(node_err.shape[:-1] + (d,))
+    start = 0
+    while e.shape[-1] > 1:
+        K = e.shape[-1] // 2
+        sl = slice(start, start + K)
+        e = node_err[..., sl] + La[..., sl] * e[..., 0::2] + Lb[..., sl] * e[..., 1::2]
+        start += K
+    return e[..., 0]
+
+
+# ------------------------------------------------------------------ a generic (non-tree) target
+@dataclass
+class GenericTarget:
+    """f_s(x) = Σ_j α_j cos(π k_j·x + β_j) / norm: J random integer frequency vectors with every coordinate
+    nonzero (each term couples all d inputs), amplitudes |k|^(−(m + d/2)); normalised to unit std."""
+    d: int
+    K: np.ndarray       # (S, J, d)
+    alpha: np.ndarray   # (S, J)
+    beta: np.ndarray    # (S, J)
+    norm: np.ndarray    # (S,)
+
+    @classmethod
+    def random(cls, seeds, d: int, m: int = 2, J: int = 64, kmax: int = 2) -> "GenericTarget":
+        Ks, als, bes = [], [], []
+        for s in seeds:
+            rng = np.random.default_rng([int(s), 7, d])
+            k = rng.integers(1, kmax + 1, (J, d)) * rng.choice([-1, 1], (J, d))
+            Ks.append(k)
+            als.append(rng.choice([-1.0, 1.0], J) * np.linalg.norm(k, axis=1) ** (-(m + d / 2)))
+            bes.append(rng.uniform(0, 2 * np.pi, J))
+        t = cls(d, np.array(Ks, float), np.array(als), np.array(bes), np.ones(len(seeds)))
+        Xn = np.random.default_rng([0, 8, d]).uniform(-1, 1, (4000, d))
+        t.norm = t(Xn).std(axis=1)
+        return t
+
+    def __call__(self, X) -> np.ndarray:
+        X = np.asarray(X, float)
+        arg = np.pi * np.einsum("sjd,pd->sjp", self.K, X, optimize=True) + self.beta[..., None]
+        return np.einsum("sj,sjp->sp", self.alpha, np.cos(arg), optimize=True) / self.norm[:, None]
