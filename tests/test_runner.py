@@ -1,0 +1,116 @@
+"""The runner: parameter validation before any kernel, atomic install, failures named, stable re-runs."""
+import json
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from sparsebounds import runner
+from sparsebounds.__main__ import main
+
+NB01 = runner.NOTEBOOKS / "01_proximal_gradient_convergence.ipynb"
+
+
+def _nb(tmp: Path, name: str, body: str, params: str = "n = 3  # a count [1, 10]\nscale = 0.5  # a factor [0, 1]\nwords = 'x'  # a word") -> Path:
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = dict(runner.KERNELSPEC)
+    p = nbformat.v4.new_code_cell(params)
+    p.metadata["tags"] = ["parameters"]
+    nb.cells = [p, nbformat.v4.new_code_cell(body)]
+    for i, c in enumerate(nb.cells):
+        c.id = f"c{i}"
+    path = tmp / name
+    nbformat.write(nb, path)
+    return path
+
+
+# ---------------------------------------------------------------- parameters (no kernel is started)
+def test_parameters_are_read_with_help_and_range():
+    params = runner.parameters_of(json.loads(NB01.read_text()))
+    assert params["n_seeds"].low == 1 and params["n_seeds"].high == 200
+    assert isinstance(params["lam"].default, float) and params["huber_steps"].default[0] == 1
+
+
+@pytest.mark.parametrize("args, message", [
+    (["-p", "n_seeds", "-3"], "outside its range [1, 200]"),
+    (["-p", "n_sedes", "3"], "unknown parameter 'n_sedes'"),
+    (["-p", "n_seeds", "three"], "must be int"),
+    (["-p", "n_seeds", "2.5"], "must be int"),
+    (["-p", "huber_steps", "[1, 0]"], "outside its range"),
+    (["--profile", "huge"], "unknown profile 'huge'"),
+    (["--jobs", "0"], "--jobs must be >= 1"),
+])
+def test_bad_parameters_stop_with_one_clear_message(args, message, capsys, monkeypatch):
+    started = []
+    monkeypatch.setattr(runner, "_execute", lambda *a, **k: started.append(a))
+    assert main(["run", "01", *args]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1 and not started
+
+
+def test_unknown_notebook_is_named(capsys):
+    assert main(["run", "99_nothing"]) == 2
+    assert "no notebook '99_nothing'" in capsys.readouterr().err
+
+
+def test_full_profile_values_are_validated_too():
+    nb = json.loads(NB01.read_text())
+    full = runner.plan([NB01], "full", [])[NB01]
+    assert full == nb["metadata"]["sparsebounds"]["full"] and full["n_seeds"] > 4
+
+
+def test_normalize_strips_volatile_metadata():
+    nb = {"metadata": {"papermill": {"duration": 1.2}, "kernelspec": {"name": "x", "argv": ["/abs/python"]}},
+          "cells": [{"metadata": {"papermill": {"start_time": "t"}, "execution": {"a": 1}, "tags": []}}]}
+    out = runner.normalize(nb)
+    assert out["metadata"] == {"kernelspec": runner.KERNELSPEC, "language_info": {"name": "python"}}
+    assert out["cells"][0]["metadata"] == {}
+
+
+# ---------------------------------------------------------------- execution (starts kernels: a few seconds)
+FIG = ("import matplotlib.pyplot as plt\nfrom sparsebounds import output, claims, checks\n"
+       "fig, ax = plt.subplots(); ax.plot([0, 1], [0, n * scale])\n"
+       "claims.register('toy', statement='s', bound='n*scale', symbols={'n': 'count'}, kind='upper bound',"
+       " check=checks.below([1.0], [n * scale]))\n"
+       "output.save_figure(fig, '98_toy')")
+
+
+def test_success_installs_notebook_and_figure_and_rerun_is_byte_identical(tmp_path, capsys):
+    src = _nb(tmp_path, "98_toy.ipynb", FIG)
+    out = tmp_path / "out"
+    assert runner.run([str(src)], out=out) == 0
+    nb_bytes = (out / "notebooks" / "98_toy.ipynb").read_bytes()
+    png = (out / "figures" / "98_toy.png").read_bytes()
+    claims = json.loads((out / "figures" / "claims.json").read_text())["claims"]
+    assert [c["id"] for c in claims] == ["toy"] and claims[0]["notebook"] == "98_toy"
+    meta = json.loads(nb_bytes)
+    assert "papermill" not in meta["metadata"] and all("execution" not in c["metadata"] for c in meta["cells"])
+    assert runner.run([str(src)], out=out) == 0
+    assert (out / "notebooks" / "98_toy.ipynb").read_bytes() == nb_bytes
+    assert (out / "figures" / "98_toy.png").read_bytes() == png
+    assert "98_toy" in capsys.readouterr().out
+
+
+def test_violated_claim_exits_nonzero_after_writing(tmp_path):
+    src = _nb(tmp_path, "98_toy.ipynb", FIG.replace("checks.below([1.0]", "checks.below([9.0]"))
+    out = tmp_path / "out"
+    assert runner.run([str(src)], out=out) == 1
+    claims = json.loads((out / "figures" / "claims.json").read_text())["claims"]
+    assert claims[0]["verdict"] == "violated" and (out / "figures" / "98_toy.png").exists()
+
+
+def test_failure_leaves_previous_outputs_untouched_and_names_the_cell(tmp_path, capsys):
+    out = tmp_path / "out"
+    (out / "notebooks").mkdir(parents=True)
+    (out / "figures").mkdir()
+    committed_nb = _nb(out / "notebooks", "97_bad.ipynb", "print('previous run')")
+    before = committed_nb.read_bytes()
+    (out / "figures" / "97_bad.png").write_bytes(b"previous figure")
+    body = ("import matplotlib.pyplot as plt\nfrom sparsebounds import output\n"
+            "output.save_figure(plt.subplots()[0], '97_bad')\nraise RuntimeError('boom in the simulation')")
+    src = _nb(tmp_path, "97_bad.ipynb", body)
+    assert runner.run([str(src)], out=out) == 1
+    assert committed_nb.read_bytes() == before
+    assert (out / "figures" / "97_bad.png").read_bytes() == b"previous figure"
+    err = capsys.readouterr()
+    assert "97_bad.ipynb: cell 1" in err.err and "RuntimeError: boom in the simulation" in err.err
