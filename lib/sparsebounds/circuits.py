@@ -165,6 +165,9 @@ def compile_circuit(c: Circuit, drop: int | None = None) -> ReLUNet:
 
 
 # ---------------------------------------------------------------- the n-bit ripple-carry adder
+HALF_ADDER = ("XOR", "AND")                     # bit 0: s = a⊕b, c = a∧b
+FULL_ADDER = ("XOR", "XOR", "AND", "AND", "OR")  # bits ≥ 1: p = a⊕b, s = p⊕c, g = a∧b, t = p∧c, c' = g∨t
+
 def adder(n: int) -> Circuit:
     """n-bit ripple-carry adder. Inputs [a_0..a_{n−1}, b_0..b_{n−1}] (LSB first); outputs [s_0..s_{n−1}, c_n].
 
@@ -256,3 +259,13 @@ def adder_family(ns) -> dict:
                      ("mismatches", int((y != truth).sum())), ("max_abs_error", float(np.abs(y - truth).max()))):
             rows[k].append(v)
     return {k: np.array(v) for k, v in rows.items()}
+
+
+def parity_network(d: int) -> ReLUNet:
+    """A *shallow* counterexample to "parity needs exponentially many shallow units": with s = Σ x_i,
+    parity(x) = relu(s) + Σ_{j=1}^{d−1} 2(−1)^j relu(s − j) on {0,1}^d, one hidden layer of d units."""
+    j = np.arange(d)
+    W = np.concatenate([-j[:, None].astype(float), np.ones((d, d))], axis=1)
+    coef = np.where(j == 0, 1.0, 2.0 * (-1.0) ** j)
+    R = np.concatenate([np.zeros(1 + d), coef])[None, :]
+    return ReLUNet(d, [W], R)
