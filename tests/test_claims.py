@@ -8,7 +8,13 @@ from sparsebounds import checks, claims
 from sparsebounds.runner import FIGURES, NOTEBOOKS, README
 
 NBS = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
-COMMITTED = json.loads((FIGURES / "claims.json").read_text())["claims"]
+
+
+@pytest.fixture(scope="module")
+def committed():
+    path = FIGURES / "claims.json"
+    assert path.exists(), "figures/claims.json is missing: run `make figures`"
+    return json.loads(path.read_text())["claims"]
 
 
 def test_register_refuses_unknown_kinds_and_unparseable_bounds():
@@ -22,16 +28,16 @@ def test_register_refuses_unknown_kinds_and_unparseable_bounds():
     assert rec["verdict"] == "violated" and rec["bound"] == "k**(-2)"
 
 
-def test_committed_report_is_what_the_committed_notebooks_register():
-    assert COMMITTED == claims.collect(NBS), "figures/claims.json is stale: run `make figures`"
+def test_committed_report_is_what_the_committed_notebooks_register(committed):
+    assert committed == claims.collect(NBS), "figures/claims.json is stale: run `make figures`"
     md = (FIGURES / "claims.md").read_text()
-    assert claims.markdown_table(COMMITTED) in md
-    assert claims.markdown_table(COMMITTED) in README.read_text(), "README claims table is stale"
+    assert claims.markdown_table(committed) in md
+    assert claims.markdown_table(committed) in README.read_text(), "README claims table is stale"
 
 
-def test_every_notebook_registers_claims_and_every_claim_is_complete():
-    assert {c["notebook"] for c in COMMITTED} == {p.stem for p in NBS}
-    for c in COMMITTED:
+def test_every_notebook_registers_claims_and_every_claim_is_complete(committed):
+    assert {c["notebook"] for c in committed} == {p.stem for p in NBS}
+    for c in committed:
         assert set(c) >= {"id", "notebook", "statement", "bound", "symbols", "kind", "verdict", "evidence"}
         assert c["kind"] in claims.KINDS and c["verdict"] in ("holds", "violated")
         expr = sp.sympify(c["bound"])
@@ -39,7 +45,7 @@ def test_every_notebook_registers_claims_and_every_claim_is_complete():
         assert free <= set(c["symbols"]), f"{c['id']}: symbols {free - set(c['symbols'])} are not explained"
 
 
-def test_violated_claims_carry_an_explanation():
-    for c in COMMITTED:
+def test_violated_claims_carry_an_explanation(committed):
+    for c in committed:
         if c["verdict"] == "violated":
             assert len(c.get("note", "")) > 40, f"{c['id']} is violated without a note saying why"
