@@ -67,6 +67,16 @@ def test_normalize_strips_volatile_metadata():
     assert out["cells"][0]["metadata"] == {}
 
 
+def test_stream_chunks_are_coalesced():
+    outs = [{"output_type": "stream", "name": "stdout", "text": ["a\n"]},
+            {"output_type": "stream", "name": "stdout", "text": ["b\n", "c"]},
+            {"output_type": "stream", "name": "stderr", "text": ["w\n"]},
+            {"output_type": "display_data", "data": {}, "metadata": {}}]
+    got = runner.coalesce_streams(outs)
+    assert [o.get("name") for o in got] == ["stdout", "stderr", None]
+    assert got[0]["text"] == ["a\n", "b\n", "c"]
+
+
 # ---------------------------------------------------------------- execution (starts kernels: a few seconds)
 FIG = ("import matplotlib.pyplot as plt\nfrom sparsebounds import output, claims, checks\n"
        "fig, ax = plt.subplots(); ax.plot([0, 1], [0, n * scale])\n"

@@ -147,7 +147,22 @@ def normalize(nb: dict) -> dict:
         md.pop("execution", None)
         if md.get("tags") == []:
             md.pop("tags")
+        if "outputs" in cell:
+            cell["outputs"] = coalesce_streams(cell["outputs"])
     return nb
+
+
+def coalesce_streams(outputs: list) -> list:
+    """Join adjacent stdout (or stderr) chunks: how the kernel splits a stream depends on timing."""
+    merged = []
+    for o in outputs:
+        if (o.get("output_type") == "stream" and merged and merged[-1].get("output_type") == "stream"
+                and merged[-1]["name"] == o["name"]):
+            text = "".join(merged[-1]["text"]) + "".join(o["text"])
+            merged[-1] = {**merged[-1], "text": text.splitlines(keepends=True)}
+        else:
+            merged.append(o)
+    return merged
 
 
 def _execute(path: str, params: dict, stage: str, blas_threads: int) -> dict:
@@ -161,6 +176,10 @@ def _execute(path: str, params: dict, stage: str, blas_threads: int) -> dict:
     out = Path(stage) / Path(path).name
     t0 = time.perf_counter()
     result = {"path": path, "stage": stage, "ok": True}
+    # the kernel's own stderr (start-up chatter, crash messages) goes to a file; we show what matters
+    log = open(Path(stage) / "kernel-stderr.txt", "w+")
+    saved_fd = os.dup(2)
+    os.dup2(log.fileno(), 2)
     try:
         pm.execute_notebook(path, str(out), parameters=params, kernel_name="python3", cwd=str(Path(path).parent),
                             progress_bar=False, log_output=False, execution_timeout=CELL_TIMEOUT)
@@ -169,6 +188,13 @@ def _execute(path: str, params: dict, stage: str, blas_threads: int) -> dict:
                                       f"{exc.evalue}")
     except Exception as exc:  # kernel died, timeout, bad notebook: say what
         result.update(ok=False, error=f"{type(exc).__name__}: {exc}")
+    finally:
+        os.dup2(saved_fd, 2)
+        os.close(saved_fd)
+        log.seek(0)
+        noise = ("Kernel is running over TCP without encryption",)
+        result["stderr"] = "".join(ln for ln in log if not any(n in ln for n in noise))[-4000:]
+        log.close()
     result["seconds"] = time.perf_counter() - t0
     if result["ok"]:
         nb = normalize(json.loads(out.read_text()))
@@ -274,6 +300,8 @@ def run(names: list[str], profile: str = "default", jobs: int | None = None,
             path = futures[fut]
             res = fut.result()
             times[path.stem] = res["seconds"]
+            if res.get("stderr", "").strip():
+                print(f"  {path.stem} (kernel stderr):\n    " + res["stderr"].strip().replace("\n", "\n    "))
             if res["ok"]:
                 made = _install(res, nb_dir, fig_dir)
                 n_claims = len(claims_mod.from_notebook(nb_dir / path.name))
