@@ -1,0 +1,175 @@
+"""The ℓ1 phase transition: statistical dimension of the ℓ1 descent cone, basis pursuit, success grids.
+
+ψ(ρ) = inf_{τ≥0} ρ(1+τ²) + (1−ρ)·2[(1+τ²)Q(τ) − τφ(τ)]  (Amelunxen, Lotz, McCoy & Tropp 2014): basis pursuit
+recovers an s-sparse x ∈ R^d from m Gaussian measurements w.h.p. when m > d·ψ(s/d), fails when below.
+Basis pursuit min ‖z‖₁ s.t. Az = y is solved as an LP (z = u − v, u, v ≥ 0) with SciPy's HiGHS; the LPs are
+solved one by one (an LP solver does not batch), the instances are drawn from per-trial seeds.
+"""
+from __future__ import annotations
+
+import numpy as np
+from scipy.optimize import brentq, linprog
+from scipy.special import erfc
+
+SQRT2 = np.sqrt(2.0)
+
+
+# ---------------------------------------------------------------- statistical dimension (reference numerics)
+def psi_objective(tau, rho):
+    """ρ(1+τ²) + (1−ρ)·[(1+τ²)·erfc(τ/√2) − τ√(2/π)e^{−τ²/2}] (the Gaussian integral in closed form)."""
+    tau = np.asarray(tau, float)
+    return rho * (1 + tau**2) + (1 - rho) * ((1 + tau**2) * erfc(tau / SQRT2)
+                                             - tau * np.sqrt(2 / np.pi) * np.exp(-tau**2 / 2))
+
+
+def psi_stationarity(tau, rho):
+    """Half the τ-derivative of :func:`psi_objective`: ρτ − (1−ρ)[√(2/π)e^{−τ²/2} − τ·erfc(τ/√2)]."""
+    return rho * tau - (1 - rho) * (np.sqrt(2 / np.pi) * np.exp(-tau**2 / 2) - tau * erfc(tau / SQRT2))
+
+
+def minimise_over_tau(objective, stationarity, rho, tau_max: float = 12.0):
+    """ψ(ρ) = objective(τ*, ρ) with τ* the root of ``stationarity`` in (0, tau_max) (brentq); the objective is
+    convex in τ, so the stationary point is the minimiser. Returns (ψ, τ*)."""
+    if not 0 < rho < 1:
+        raise ValueError(f"need 0 < rho < 1, got {rho}")
+    t = brentq(lambda u: float(stationarity(u, rho)), 0.0, tau_max, xtol=1e-14, rtol=1e-14)
+    return float(objective(t, rho)), t
+
+
+def psi(rho, objective=psi_objective, stationarity=psi_stationarity) -> np.ndarray:
+    """ψ at each ρ in (0, 1) (vectorised over ρ by a loop of 1-D root finds)."""
+    r = np.atleast_1d(np.asarray(rho, float))
+    return np.array([minimise_over_tau(objective, stationarity, x)[0] for x in r]).reshape(np.shape(rho))
+
+
+def inverse_curve(delta, psi_fn=psi) -> np.ndarray:
+    """The sparsity fraction ρ_s = s/d at which d·ψ(ρ_s) = m, for each undersampling δ = m/d in (0, 1):
+    the predicted transition curve; s/m = ρ_s/δ is the Donoho–Tanner ordinate."""
+    out = []
+    for dl in np.atleast_1d(np.asarray(delta, float)):
+        out.append(brentq(lambda r: float(psi_fn(r)) - dl, 1e-12, 1 - 1e-12, xtol=1e-14, rtol=1e-14))
+    return np.array(out).reshape(np.shape(delta))
+
+
+def dmm_curve(delta, z_max: float = 20.0, n_grid: int = 4001) -> np.ndarray:
+    """Second route: Donoho, Maleki & Montanari (PNAS 2009), the minimax-MSE threshold of soft thresholding:
+    ρ(δ) = max_z [1 − (2/δ)((1+z²)Φ(−z) − zφ(z))] / [1 + z² − 2((1+z²)Φ(−z) − zφ(z))], ρ = s/m.
+    The max over z is found on a grid, then refined by a golden-section search."""
+    def g(z, dl):
+        tail = (1 + z**2) * 0.5 * erfc(z / SQRT2) - z * np.exp(-z**2 / 2) / np.sqrt(2 * np.pi)
+        with np.errstate(divide="ignore", invalid="ignore"):      # z = 0: denominator 0, ratio -> -inf
+            return np.where(z > 0, (1 - 2 / dl * tail) / (1 + z**2 - 2 * tail), -np.inf)
+
+    zs = np.linspace(0, z_max, n_grid)
+    out = []
+    for dl in np.atleast_1d(np.asarray(delta, float)):
+        i = int(np.argmax(g(zs, dl)))
+        lo, hi = zs[max(i - 1, 0)], zs[min(i + 1, n_grid - 1)]
+        gr = (np.sqrt(5) - 1) / 2
+        for _ in range(100):
+            a, b = hi - gr * (hi - lo), lo + gr * (hi - lo)
+            if g(a, dl) > g(b, dl):
+                hi = b
+            else:
+                lo = a
+        out.append(g((lo + hi) / 2, dl))
+    return np.array(out).reshape(np.shape(delta))
+
+
+# ---------------------------------------------------------------- basis pursuit
+def basis_pursuit(A: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """min ‖z‖₁ s.t. Az = y as the LP min 1ᵀ(u+v) s.t. A(u−v) = y, u, v ≥ 0 (HiGHS). NaNs if it fails."""
+    m, d = A.shape
+    res = linprog(np.ones(2 * d), A_eq=np.hstack([A, -A]), b_eq=y, bounds=(0, None), method="highs")
+    if res.status != 0:
+        return np.full(d, np.nan)
+    return res.x[:d] - res.x[d:]
+
+
+def instance(seed: int, d: int, s: int, trial: int):
+    """One instance from its own seed sequence (seed, d, s, trial): a (d, d) N(0, 1) matrix whose first m rows
+    are the m-measurement design (row scaling does not change basis pursuit), and x s-sparse with N(0, 1)
+    values on a uniform support. Nested designs make success monotone in m (more rows, smaller feasible set)."""
+    rng = np.random.default_rng([seed, d, s, trial])
+    A = rng.standard_normal((d, d))
+    x = np.zeros(d)
+    x[rng.choice(d, s, replace=False)] = rng.standard_normal(s)
+    return A, x
+
+
+def recovered(A: np.ndarray, x: np.ndarray, m: int, tol: float = 1e-5) -> bool:
+    """Basis pursuit from the first m rows of A recovers x: ‖x̂ − x‖₂ ≤ tol·‖x‖₂."""
+    xh = basis_pursuit(A[:m], A[:m] @ x)
+    return bool(np.linalg.norm(xh - x) <= tol * np.linalg.norm(x))
+
+
+def successes(seed: int, d: int, m: int, s: int, trials: int, tol: float = 1e-5) -> np.ndarray:
+    """Booleans (trials,): basis pursuit with m measurements recovered x, one LP per trial."""
+    out = np.zeros(trials, bool)
+    for t in range(trials):
+        A, x = instance(seed, d, s, t)
+        out[t] = recovered(A, x, m, tol)
+    return out
+
+
+def critical_m(seed: int, d: int, s: int, trial: int, guess: float, step: int, tol: float = 1e-5) -> int:
+    """The smallest m at which basis pursuit recovers the instance (success is monotone in m; at m = d the
+    square Gaussian design is invertible, so it is at most d). Galloping search from ``guess`` by ``step``,
+    doubling, then bisection: about 2 + log2(step) + a few LPs."""
+    A, x = instance(seed, d, s, trial)
+    ok = {}
+
+    def test(m):
+        m = int(min(max(m, 1), d))
+        if m not in ok:
+            ok[m] = recovered(A, x, m, tol)
+        return ok[m]
+
+    c = int(min(max(round(guess), 1), d))
+    h = max(int(step), 1)
+    if test(c):                        # walk down until a failure (or m = 1)
+        b, a = c, c - h
+        while a >= 1 and test(a):
+            b, h = a, 2 * h
+            a = b - h
+        a = max(a, 0)                  # m = 0 "fails"
+    else:                              # walk up until a success (m = d always succeeds)
+        a, b = c, min(c + h, d)
+        while not test(b):
+            a, h = b, 2 * h
+            b = min(a + h, d)
+    while b - a > 1:                   # invariant: fails at a, succeeds at b
+        mid = (a + b) // 2
+        if test(mid):
+            b = mid
+        else:
+            a = mid
+    return b
+
+
+def critical_ms(seed: int, d: int, s: int, trials: int, guess: float, step: int, tol: float = 1e-5) -> np.ndarray:
+    """Critical measurement counts (trials,) of independent instances; P(success at m) = mean(m_crit <= m)."""
+    return np.array([critical_m(seed, d, s, t, guess, step, tol) for t in range(trials)])
+
+
+# ---------------------------------------------------------------- summarising the transition
+def transition_summary(mcrit: np.ndarray):
+    """(m50, width) along the last axis: the median critical m (the 50 % point of the success curve) and its
+    standard deviation (the transition width; a Gaussian-shaped transition has 10 %–90 % width 2.56×)."""
+    mcrit = np.asarray(mcrit, float)
+    return np.median(mcrit, axis=-1), mcrit.std(axis=-1, ddof=1)
+
+
+def bootstrap(mcrit: np.ndarray, n_boot: int, seed: int) -> np.ndarray:
+    """Instances resampled with replacement: mcrit (T,) -> (n_boot, T)."""
+    rng = np.random.default_rng(seed)
+    return mcrit[rng.integers(0, mcrit.size, size=(n_boot, mcrit.size))]
+
+
+def slope_interval(d, widths_boot, level: float = 0.95):
+    """Bootstrap interval of the log-log slope of widths against d: widths_boot (n_d, n_boot) -> (lo, hi)."""
+    lx = np.log(np.asarray(d, float))
+    lx = lx - lx.mean()
+    ly = np.log(widths_boot)
+    slopes = (lx[:, None] * (ly - ly.mean(axis=0))).sum(axis=0) / (lx**2).sum()
+    return tuple(np.quantile(slopes, [(1 - level) / 2, (1 + level) / 2]))
