@@ -41,6 +41,12 @@ def numerical_rank(sv: np.ndarray, rtol: float) -> np.ndarray:
     return (sv > rtol * sv[..., :1]).sum(-1)
 
 
+def effective_rank(sv: np.ndarray) -> np.ndarray:
+    """Entropy effective rank exp(H(p)), p = σ/Σσ (Roy & Vetterli 2007): 1..min(shape), continuous."""
+    p = sv / np.maximum(sv.sum(-1, keepdims=True), np.finfo(float).tiny)
+    return np.exp(-(p * np.log(np.where(p > 0, p, 1.0))).sum(-1))
+
+
 def train_grid(Bs, mus, lams, seeds, *, steps: int, n_train: int = 512, d_in: int = 64, width: int = 128,
                d_out: int = 10, teacher_width: int = 8, log_every: int = 50, snapshot_lags=(10, 100, 1000),
                spectrum_steps=()):
@@ -148,8 +154,10 @@ def sv_inequality(W_T: np.ndarray, W_lag: np.ndarray, B, mu, lam, K: int, *, dec
 def apply_updates(W0: np.ndarray, grads, mu: float, lam: float) -> np.ndarray:
     """The bare SGD-with-weight-decay recursion W ← (1 − 2μλ)W − μG over a sequence of gradients."""
     W = np.array(W0, float)
+    tmp = np.empty_like(W)
     for Gt in grads:
-        W = (1 - 2 * mu * lam) * W - mu * Gt
+        W *= 1 - 2 * mu * lam
+        W -= np.multiply(Gt, mu, out=tmp)
     return W
 
 
@@ -166,10 +174,11 @@ def attained_instance(K: int, B: int, *, mu: float = 0.05, lam: float = 0.01, c:
     W0 = c * np.eye(d)
 
     def grads():
+        Gt = np.zeros((d, d))  # one buffer, its block set before and cleared after each step
         for j in range(K):
-            Gt = np.zeros((d, d))
             blk = np.arange(j * B, (j + 1) * B)
             Gt[blk, blk] = -push
             yield Gt
+            Gt[blk, blk] = 0.0
 
     return apply_updates(W0, grads(), mu, lam)[None], W0[None]
