@@ -14,16 +14,19 @@ from scipy import integrate, special
 NORMS = ("l1", "l2")
 
 
-def rademacher_data(n_sets: int, m: int, d: int, seed: int) -> np.ndarray:
+def rademacher_data(n_sets: int, m: int, d: int, seed) -> np.ndarray:
     """S independent samples of m points uniform on {−1, +1}^d (so max‖x‖_∞ = 1, ‖x‖_2 = √d), float32.
 
     The float32 sums of ±1 are exact integers (|Σ| ≤ m < 2^24).
     """
     rng = np.random.default_rng(seed)
-    return (2 * rng.integers(0, 2, size=(n_sets, m, d), dtype=np.int8) - 1).astype(np.float32)
+    X = rng.integers(0, 2, size=(n_sets, m, d), dtype=np.int8).astype(np.float32)
+    X *= 2
+    X -= 1
+    return X
 
 
-def mc_rademacher(X: np.ndarray, norm: str, radius: float, n_mc: int, seed: int):
+def mc_rademacher(X: np.ndarray, norm: str, radius: float, n_mc: int, seed):
     """Monte Carlo R̂_S of the ``norm`` ball of ``radius``: returns (mean, standard error), each shape (S,).
 
     One batched matmul: signs σ (S, n_mc, m) @ X (S, m, d) → (S, n_mc, d), then the dual norm.
@@ -49,17 +52,17 @@ def massart_bound(X: np.ndarray, radius: float) -> np.ndarray:
 
     With max‖x_i‖_∞ ≤ 1 this is at most W·√(2 log(2d)/m), the textbook form (equal for ±1 data).
     """
-    X = np.asarray(X, np.float64)
+    X = np.asarray(X)
     _, m, d = X.shape
-    col = np.sqrt(np.einsum("smd,smd->sd", X, X, optimize=True)).max(axis=1)
+    col = np.sqrt((X * X).sum(axis=1, dtype=np.float64)).max(axis=1)
     return radius * col * np.sqrt(2 * np.log(2 * d)) / m
 
 
 def l2_bound(X: np.ndarray, radius: float) -> np.ndarray:
     """ℓ2 ball: (W/m)·√(Σ_i ‖x_i‖²)  (Cauchy–Schwarz and Jensen), shape (S,)."""
-    X = np.asarray(X, np.float64)
+    X = np.asarray(X)
     m = X.shape[1]
-    return radius * np.sqrt(np.einsum("smd,smd->s", X, X, optimize=True)) / m
+    return radius * np.sqrt((X * X).sum(axis=(1, 2), dtype=np.float64)) / m
 
 
 def gaussian_max_ratio(d: int) -> float:
@@ -73,21 +76,44 @@ def gaussian_max_ratio(d: int) -> float:
     return float(val / np.sqrt(2 * np.log(2 * d)))
 
 
-def rademacher_grid(ds, ms, n_sets: int, n_mc: int, seed: int, radius: float = 1.0) -> dict:
+def rademacher_grid(ds, ms, n_sets: int, n_mc: int, seed: int, radius: float = 1.0,
+                    max_elems: int = 20_000_000) -> dict:
     """Estimates and bounds over a grid of dimensions d and sample sizes m, for both balls.
 
-    Data for the largest m are drawn once per d; smaller m use the first m points (nested samples).
+    Every (d, m) cell gets its own independent data sets (so the cells' errors are independent). To bound
+    memory, data sets are processed in batches of at most ``max_elems`` matrix entries, each batch one
+    matmul; batch c of cell (a, b) is seeded by (seed, a, b, c).
     Returns arrays of shape (len(ds), len(ms), n_sets) under keys ``est_l1, se_l1, bound_l1`` (and l2).
     """
     ds, ms = list(ds), list(ms)
     out = {f"{k}_{n}": np.empty((len(ds), len(ms), n_sets)) for k in ("est", "se", "bound") for n in NORMS}
-    for a, d in enumerate(ds):  # grid axes, not seeds: each step is one batched matmul over the data sets
-        Xall = rademacher_data(n_sets, max(ms), d, seed + 1000 * a)
+    for a, d in enumerate(ds):  # grid axes and memory batches, not seeds one by one
         for b, m in enumerate(ms):
-            X = Xall[:, :m]
-            both = mc_rademacher(X, "both", radius, n_mc, seed + 7 + 1000 * a + b)
-            for n, bnd in (("l1", massart_bound), ("l2", l2_bound)):
-                out[f"est_{n}"][a, b], out[f"se_{n}"][a, b] = both[n]
-                out[f"bound_{n}"][a, b] = bnd(X, radius)
+            per = max(1, min(n_sets, max_elems // (m * d)))
+            for c, lo in enumerate(range(0, n_sets, per)):
+                hi = min(n_sets, lo + per)
+                X = rademacher_data(hi - lo, m, d, [seed, a, b, c])
+                both = mc_rademacher(X, "both", radius, n_mc, [seed, a, b, c, 7])
+                for n, bnd in (("l1", massart_bound), ("l2", l2_bound)):
+                    out[f"est_{n}"][a, b, lo:hi], out[f"se_{n}"][a, b, lo:hi] = both[n]
+                    out[f"bound_{n}"][a, b, lo:hi] = bnd(X, radius)
     out["ds"], out["ms"] = np.array(ds), np.array(ms)
     return out
+
+
+def binomial_max_ratio(d: int, m: int) -> float:
+    """Exact E max_{j≤d} |S_j| / (√m·√(2 log 2d)) for independent S_j = sum of m fair signs.
+
+    For data uniform on {−1,1}^d and averaged over the data, the coordinates of Σ_i σ_i x_i are exactly such
+    independent sums, so this is E_S[R̂_S(ℓ1 ball)] / Massart bound at finite m (it tends to
+    :func:`gaussian_max_ratio` from below: sums of signs have lighter-than-Gaussian tails).
+    """
+    k = np.arange(m // 2 + 1)
+    vals = (m - 2 * k).astype(float)                         # |S| = m − 2k for k ≤ m/2 (descending)
+    logpmf = special.gammaln(m + 1) - special.gammaln(k + 1) - special.gammaln(m - k + 1) - m * np.log(2)
+    p_abs = np.exp(logpmf) * np.where(vals > 0, 2.0, 1.0)    # P(|S| = m − 2k)
+    cdf = np.cumsum(p_abs[::-1])[::-1]                       # P(|S| ≤ vals[k]) is the tail sum from k on
+    cdf = np.minimum(cdf, 1.0)
+    fmax = cdf ** d                                           # P(max ≤ vals[k])
+    p_max = fmax - np.append(fmax[1:], 0.0)
+    return float((p_max * vals).sum() / np.sqrt(m) / np.sqrt(2 * np.log(2 * d)))

@@ -1,0 +1,330 @@
+"""Norm-based generalization bounds for sparse (binary-tree) and dense ReLU networks, and the gap they bound.
+
+The networks are :mod:`sparsebounds.networks`' ``tree`` and ``shallow`` batches (read-only use). Biases are
+handled the standard way: append a constant input 1 and carry a constant unit through every layer, which
+turns the network into a bias-free, positively homogeneous one whose weight norms include the biases.
+
+Two Rademacher bounds for the same tree network (notebook 04 derives both; L = number of ReLU levels):
+
+* dense (Golowich-Rakhlin-Shamir style peeling on the full, block-sparse layer matrices T_l):
+  R̂ ≤ ‖out‖·Π_l ‖T_l‖_F · √(Σ_i ‖x̃_i‖²) · (1 + √(2 L log 2)) / m,  x̃ = (x, 1);
+* sparse (the same peeling node by node; each node reads k = 2 children):
+  R̂ ≤ ‖out‖·Π_l max_j ‖A_{l,j}‖_F · k^((L−1)/2) · max_p √(Σ_i ‖x̃_i[p]‖²) · (1 + √(2(L log 2 + (L−1) log k))) / m,
+  A_{l,j} the augmented weights of node j, x̃[p] = (input patch p, 1).
+
+The gap bound for a loss in [0, 1] that is ``lip``-Lipschitz in the output, uniformly over the norm levels
+(union bound over ρ ∈ {1, 2, ...} with δ_j = δ/(j(j+1))):
+gap ≤ 2·lip·(ρ + 1)·C/m + 3√(log(2(ρ + 2)²/δ)/(2m)),  where R̂(F_ρ) ≤ ρ·C/m.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import networks as nw
+
+LOG2 = np.log(2.0)
+
+
+# ------------------------------------------------------------------ convolution / Toeplitz
+def toeplitz_1d(w: np.ndarray, n_in: int, stride: int = 1) -> np.ndarray:
+    """Matrix of the valid 1-D convolution (cross-correlation) with filters w (B, k): shape (B, n_out, n_in)."""
+    w = np.atleast_2d(np.asarray(w, float))
+    B, k = w.shape
+    n_out = (n_in - k) // stride + 1
+    if n_out < 1:
+        raise ValueError("filter longer than the input")
+    T = np.zeros((B, n_out, n_in))
+    rows = np.arange(n_out)[:, None]
+    cols = rows * stride + np.arange(k)[None, :]
+    T[:, rows, cols] = w[:, None, :]
+    return T
+
+
+def toeplitz_norms(w: np.ndarray, n_in: int, stride: int = 1):
+    """(‖T(w)‖_F², n_out·‖w‖²), each shape (B,): the identity the notebook derives."""
+    T = toeplitz_1d(w, n_in, stride)
+    w = np.atleast_2d(np.asarray(w, float))
+    return np.einsum("bij,bij->b", T, T, optimize=True), T.shape[1] * np.einsum("bk,bk->b", w, w)
+
+
+# ------------------------------------------------------------------ the compositional task
+def h_node(a, b):
+    """The bivariate constituent of THEORY A2: 0.5 cos(a + b) + 0.25 a b (maps [−1,1]² into [−1,1])."""
+    return 0.5 * np.cos(a + b) + 0.25 * a * b
+
+
+def tree_target(X: np.ndarray) -> np.ndarray:
+    """f(x) = h(h(x1, x2), h(x3, x4)) ... on a binary tree over the last axis (d a power of 2)."""
+    v = X
+    while v.shape[-1] > 1:
+        v = h_node(v[..., 0::2], v[..., 1::2])
+    return v[..., 0]
+
+
+def make_data(n_sets: int, m: int, d: int, noise: float, seed: int):
+    """n_sets independent samples: x uniform on [−1, 1]^d, y = tree_target(x) + noise·N(0, 1); (S, m, d), (S, m)."""
+    rng = np.random.default_rng(seed)
+    X = rng.uniform(-1, 1, (n_sets, m, d))
+    return X, tree_target(X) + noise * rng.standard_normal((n_sets, m))
+
+
+def clipped_sq_loss(pred, y) -> np.ndarray:
+    """min((f − y)², 1): in [0, 1] and 2-Lipschitz in f. Mean over the last axis."""
+    return np.minimum((np.asarray(pred) - np.asarray(y)) ** 2, 1.0).mean(-1)
+
+
+# ------------------------------------------------------------------ norms of the augmented networks
+def _unit_mask(net):
+    return net.mask.astype(float)
+
+
+def tree_node_sqnorms(net: "nw.Net", augment: bool = True) -> tuple[list[np.ndarray], np.ndarray]:
+    """Squared Frobenius norms of each node's augmented weight matrix, per level: list of (B, K_l); and
+    the output weights' norm ‖(a_root, c_root)‖, shape (B,).
+
+    Level 0 node j reads (x_{2j}, x_{2j+1}, 1): A = [[W, b], [0, 0, 1]], ‖A‖² = ‖W‖² + ‖b‖² + 1.
+    Level l ≥ 1 node j reads its children's augmented hidden vectors (h_c, 1), c = 2j, 2j+1; unit r has
+    weights W[r,c]·a_c on h_c and, on the two constants, any split of s_r = Σ_c W[r,c]·c_c + b_r (the
+    smallest split puts s_r/2 on each: s_r²/2); the node's constant unit is ½·1 + ½·1 (norm² ½).
+    Masked (inactive) units are dropped: their outgoing weight is zero. ``augment=False`` (bias-free
+    nets only, see :func:`strip_biases`) leaves out the constant units.
+    """
+    p, u = net.params, _unit_mask(net)
+    e = 1.0 if augment else 0.0
+    if not augment:
+        _check_bias_free(net)
+    out = []
+    for lvl in range(net.depth):
+        W, b = p[f"W{lvl}"] * u[:, None, :, None], p[f"b{lvl}"] * u[:, None, :]
+        if lvl == 0:
+            sq = (W ** 2).sum((2, 3)) + (b ** 2).sum(2) + e
+        else:
+            a_prev = p[f"a{lvl - 1}"] * u[:, None, :]                     # (B, 2K, n)
+            c_prev = p[f"c{lvl - 1}"]                                     # (B, 2K)
+            B, K = W.shape[:2]
+            a2 = (a_prev ** 2).sum(-1).reshape(B, K, 2)                  # ‖a_c‖² per child
+            cc = c_prev.reshape(B, K, 2)
+            s = np.einsum("bkrc,bkc->bkr", W, cc, optimize=True) + b        # (B, K, n)
+            s = s * u[:, None, :]
+            sq = np.einsum("bkrc,bkc->bk", W ** 2, a2, optimize=True) + (s ** 2).sum(-1) / 2 + e / 2
+        out.append(sq)
+    lvl = net.depth - 1
+    a_root = p[f"a{lvl}"][:, 0, :] * u
+    outnorm = np.sqrt((a_root ** 2).sum(-1) + p[f"c{lvl}"][:, 0] ** 2)
+    return out, outnorm
+
+
+def tree_dense_layer_sqnorms(net: "nw.Net", augment: bool = True) -> list[np.ndarray]:
+    """‖T_l‖_F² of the full layer matrices of the same tree with one constant unit per layer, (B,) each:
+    Σ_j (‖V_j‖² + ‖s_j‖²) + 1 (the bias sits on the single constant, unsplit; +1 carries the constant)."""
+    p, u = net.params, _unit_mask(net)
+    e = 1.0 if augment else 0.0
+    if not augment:
+        _check_bias_free(net)
+    out = []
+    for lvl in range(net.depth):
+        W, b = p[f"W{lvl}"] * u[:, None, :, None], p[f"b{lvl}"] * u[:, None, :]
+        if lvl == 0:
+            sq = (W ** 2).sum((1, 2, 3)) + (b ** 2).sum((1, 2)) + e
+        else:
+            a_prev = p[f"a{lvl - 1}"] * u[:, None, :]
+            B, K = W.shape[:2]
+            a2 = (a_prev ** 2).sum(-1).reshape(B, K, 2)
+            s = (np.einsum("bkrc,bkc->bkr", W, p[f"c{lvl - 1}"].reshape(B, K, 2), optimize=True) + b)
+            s = s * u[:, None, :]
+            sq = np.einsum("bkrc,bkc->b", W ** 2, a2, optimize=True) + (s ** 2).sum((1, 2)) + e
+        out.append(sq)
+    return out
+
+
+def tree_augmented_matrices(net: "nw.Net", member: int) -> list[np.ndarray]:
+    """Explicit dense augmented layer matrices of one tree member (for tests): T_0 acts on (x, 1), the
+    last row of each T_l keeps the constant unit; the final entry is the output row (a_root, c_root).
+    Unit ordering at level l: node-major (node j's n units), then the constant."""
+    p, u = net.params, _unit_mask(net)[member]
+    n = u.size
+    mats = []
+    d = net.d
+    for lvl in range(net.depth):
+        W, b = p[f"W{lvl}"][member] * u[None, :, None], p[f"b{lvl}"][member] * u[None, :]
+        K = W.shape[0]
+        if lvl == 0:
+            T = np.zeros((K * n + 1, d + 1))
+            for j in range(K):
+                T[j * n:(j + 1) * n, 2 * j:2 * j + 2] = W[j]
+                T[j * n:(j + 1) * n, d] = b[j]
+        else:
+            a_prev, c_prev = p[f"a{lvl - 1}"][member] * u[None, :], p[f"c{lvl - 1}"][member]
+            T = np.zeros((K * n + 1, 2 * K * n + 1))
+            for j in range(K):
+                for c in range(2):
+                    ch = 2 * j + c
+                    T[j * n:(j + 1) * n, ch * n:(ch + 1) * n] = np.outer(W[j][:, c], a_prev[ch])
+                T[j * n:(j + 1) * n, -1] = W[j] @ c_prev[2 * j:2 * j + 2] + b[j]
+        T[-1, -1] = 1.0
+        mats.append(T)
+    lvl = net.depth - 1
+    mats.append(np.concatenate([p[f"a{lvl}"][member, 0] * u, [p[f"c{lvl}"][member, 0]]])[None, :])
+    return mats
+
+
+def strip_biases(net: "nw.Net") -> "nw.Net":
+    """The same weights with every bias and node offset set to 0 (a bias-free, homogeneous network)."""
+    out = net.copy()
+    for k in out.params:
+        if k[0] in "bc":
+            out.params[k] = np.zeros_like(out.params[k])
+    return out
+
+
+def _check_bias_free(net):
+    if any(np.any(v != 0) for k, v in net.params.items() if k[0] in "bc"):
+        raise ValueError("augment=False needs a bias-free network (see strip_biases)")
+
+
+def shallow_norms(net: "nw.Net"):
+    """Dense one-hidden-layer net: (‖A‖_F with A = [[W, b], [0, 1]], ‖(a, c)‖), each (B,)."""
+    p, u = net.params, _unit_mask(net)
+    A2 = ((p["W"] * u[:, :, None]) ** 2).sum((1, 2)) + ((p["b"] * u) ** 2).sum(1) + 1.0
+    out = np.sqrt(((p["a"] * u) ** 2).sum(1) + p["c"] ** 2)
+    return np.sqrt(A2), out
+
+
+# ------------------------------------------------------------------ the bounds
+def log_count(L: int, k: int) -> float:
+    """log of the exponential-moment multiplicity: 2 per ReLU level (contraction), k per split (L − 1)."""
+    return L * LOG2 + (L - 1) * np.log(k)
+
+
+def patch_energy(X: np.ndarray, augment: bool = True) -> np.ndarray:
+    """√(Σ_i ‖x̃_i[p]‖²) for every input pair p of the tree, x̃[p] = (x_2p, x_2p+1, 1): shape (S, d/2)."""
+    S, m, d = X.shape
+    return np.sqrt((X.reshape(S, m, d // 2, 2) ** 2).sum((1, 3)) + m * augment)
+
+
+def rademacher_sparse_tree(net: "nw.Net", X: np.ndarray, augment: bool = True):
+    """Sparse (per-node) bound on R̂_S of the class {nets with the same per-level max node norms}.
+
+    X: (B, m, d) or (m, d). Returns dict with ``rho`` (B,), ``factor`` C with R̂ ≤ rho·C/m, ``bound``.
+    """
+    X = np.asarray(X, float)
+    X = np.broadcast_to(X, (net.batch,) + X.shape[-2:]) if X.ndim == 2 else X
+    m, d, L, k = X.shape[1], net.d, net.depth, 2
+    sq, outnorm = tree_node_sqnorms(net, augment)
+    rho = outnorm * np.prod([np.sqrt(s.max(axis=1)) for s in sq], axis=0)
+    Bstar = patch_energy(X, augment).max(axis=1)
+    C = k ** ((L - 1) / 2) * Bstar * (1 + np.sqrt(2 * log_count(L, k)))
+    return {"rho": rho, "factor": C, "bound": rho * C / m}
+
+
+def rademacher_dense_tree(net: "nw.Net", X: np.ndarray, augment: bool = True):
+    """Dense (full layer matrix) bound on R̂_S for the same tree network: Golowich-style peeling."""
+    X = np.asarray(X, float)
+    X = np.broadcast_to(X, (net.batch,) + X.shape[-2:]) if X.ndim == 2 else X
+    m, L = X.shape[1], net.depth
+    _, outnorm = tree_node_sqnorms(net, augment)
+    rho = outnorm * np.prod([np.sqrt(s) for s in tree_dense_layer_sqnorms(net, augment)], axis=0)
+    Bx = np.sqrt((X ** 2).sum((1, 2)) + m * augment)
+    C = Bx * (1 + np.sqrt(2 * log_count(L, 1)))
+    return {"rho": rho, "factor": C, "bound": rho * C / m}
+
+
+def rademacher_shallow(net: "nw.Net", X: np.ndarray):
+    """Dense bound for a one-hidden-layer net (L = 1)."""
+    X = np.asarray(X, float)
+    X = np.broadcast_to(X, (net.batch,) + X.shape[-2:]) if X.ndim == 2 else X
+    m = X.shape[1]
+    A, out = shallow_norms(net)
+    rho = A * out
+    C = np.sqrt((X ** 2).sum((1, 2)) + m) * (1 + np.sqrt(2 * log_count(1, 1)))
+    return {"rho": rho, "factor": C, "bound": rho * C / m}
+
+
+def gap_bound(rho, factor, m: int, delta: float, lip: float = 2.0) -> np.ndarray:
+    """Uniform (over ρ levels) high-probability bound on test risk − train risk for a [0,1] loss."""
+    rho = np.asarray(rho, float)
+    return 2 * lip * (rho + 1) * np.asarray(factor) / m + 3 * np.sqrt(np.log(2 * (rho + 2) ** 2 / delta) / (2 * m))
+
+
+def test_margin(n_test: int, delta: float) -> float:
+    """Hoeffding: with prob ≥ 1 − δ the true risk is ≥ test risk − √(log(1/δ)/(2 n_test)) (loss in [0, 1])."""
+    return float(np.sqrt(np.log(1 / delta) / (2 * n_test)))
+
+
+# ------------------------------------------------------------------ the experiment
+def run_gap_experiment(d: int, ms, seeds, tree_width: int, shallow_width: int, steps: int, noise: float,
+                       n_test: int, delta: float, lr: float = 1e-2, weight_decay: float = 0.0,
+                       seed: int = 0) -> dict:
+    """Train tree and shallow nets (one batch over seeds per m) and measure gaps and bounds.
+
+    Returns arrays of shape (len(ms), len(seeds)): ``train_{tree,shallow}``, ``test_*``, ``gap_*``,
+    ``bound_sparse`` (tree, per-node), ``bound_dense_tree`` (same tree, full matrices), ``bound_shallow``,
+    and the Rademacher parts ``rad_*``.
+    """
+    ms, seeds = list(ms), list(seeds)
+    S = len(seeds)
+    keys = ("train_tree", "test_tree", "train_shallow", "test_shallow", "bound_sparse", "bound_dense_tree",
+            "bound_shallow", "rad_sparse", "rad_dense_tree", "rad_shallow", "rho_sparse", "rho_dense_tree",
+            "rho_shallow", "Bstar", "Bx")
+    out = {k: np.empty((len(ms), S)) for k in keys}
+    Xte, yte = make_data(1, n_test, d, noise, seed + 99991)
+    for a, m in enumerate(ms):  # the m grid (each step trains every seed at once)
+        X, y = make_data(S, m, d, noise, seed + 101 * m)
+        tree = nw.train_adam(nw.tree(seeds, d, [tree_width]), X, y, steps, lr=lr, weight_decay=weight_decay)[0]
+        shal = nw.train_adam(nw.shallow(seeds, d, [shallow_width]), X, y, steps, lr=lr,
+                             weight_decay=weight_decay)[0]
+        for name, net in (("tree", tree), ("shallow", shal)):
+            out[f"train_{name}"][a] = clipped_sq_loss(nw.predict(net, X), y)
+            out[f"test_{name}"][a] = clipped_sq_loss(nw.predict(net, Xte[0]), yte[0])
+        sp_, dn_, sh_ = rademacher_sparse_tree(tree, X), rademacher_dense_tree(tree, X), rademacher_shallow(shal, X)
+        for name, r in (("sparse", sp_), ("dense_tree", dn_), ("shallow", sh_)):
+            out[f"rad_{name}"][a] = r["bound"]
+            out[f"bound_{name}"][a] = gap_bound(r["rho"], r["factor"], m, delta)
+        out["rho_sparse"][a], out["rho_dense_tree"][a], out["rho_shallow"][a] = sp_["rho"], dn_["rho"], sh_["rho"]
+        out["Bstar"][a] = patch_energy(X).max(axis=1)
+        out["Bx"][a] = np.sqrt((X ** 2).sum((1, 2)) + m)
+    for name in ("tree", "shallow"):
+        out[f"gap_{name}"] = out[f"test_{name}"] - out[f"train_{name}"]
+    out["ms"], out["margin"] = np.array(ms), test_margin(n_test, delta)
+    return out
+
+
+def input_factor(X: np.ndarray) -> np.ndarray:
+    """√(Σ_i ‖x_i‖²) / max_p √(Σ_i ‖x_i[p]‖²) over the pairs p of a binary tree (bias-free inputs), (B,)."""
+    X = np.asarray(X, float)
+    S, m, d = X.shape
+    return np.sqrt((X ** 2).sum((1, 2)) / (X.reshape(S, m, d // 2, 2) ** 2).sum((1, 3)).max(axis=1))
+
+
+def ratio_vs_width(ds, seeds, tree_width: int, m: int, steps: int, noise: float, lr: float = 1e-2,
+                   weight_decay: float = 0.0, seed: int = 0) -> dict:
+    """Dense/sparse Rademacher-bound ratio for trained trees of input width d (one batch over seeds per d).
+
+    ``ratio``: the trained nets as they are (biases, unshared weights); ``ratio_shared``: every node of a
+    level given node 0's parameters (a convolution); ``ratio_shared_biasfree``: the same without biases,
+    where the derivation gives the ratio in closed form; ``input_factor`` for that formula. Shape (len(ds), S).
+    """
+    ds = list(ds)
+    keys = ("ratio", "ratio_shared", "ratio_shared_biasfree", "input_factor", "sparse", "dense")
+    out = {k: np.empty((len(ds), len(seeds))) for k in keys}
+    for a, d in enumerate(ds):  # the width grid (each step trains every seed at once)
+        X, y = make_data(len(seeds), m, d, noise, seed + 7 * d)
+        net = nw.train_adam(nw.tree(seeds, d, [tree_width]), X, y, steps, lr=lr, weight_decay=weight_decay)[0]
+        sp_, dn_ = rademacher_sparse_tree(net, X)["bound"], rademacher_dense_tree(net, X)["bound"]
+        out["sparse"][a], out["dense"][a], out["ratio"][a] = sp_, dn_, dn_ / sp_
+        sh = share_weights(net)
+        out["ratio_shared"][a] = rademacher_dense_tree(sh, X)["bound"] / rademacher_sparse_tree(sh, X)["bound"]
+        sb = strip_biases(sh)
+        out["ratio_shared_biasfree"][a] = (rademacher_dense_tree(sb, X, augment=False)["bound"]
+                                           / rademacher_sparse_tree(sb, X, augment=False)["bound"])
+        out["input_factor"][a] = input_factor(X)
+    out["ds"] = np.array(ds)
+    return out
+
+
+def share_weights(net: "nw.Net") -> "nw.Net":
+    """The weight-shared (convolutional) tree: every node of a level gets node 0's parameters."""
+    sh = net.copy()
+    for k, v in sh.params.items():
+        sh.params[k] = np.broadcast_to(v[:, :1], v.shape).copy()
+    return sh
