@@ -12,8 +12,8 @@ jumps at t = 0, so φ_m ∘ (smooth) lies in W_m^∞ and in no W_{m+1}^∞.
   not by one hidden layer). P1 accuracy saturates at order 2: error ~ M^(−min(m, 2)).
 * :class:`TreeTarget` — f(x_1..x_d) on a binary tree, every node its own bivariate constituent
   h(a, b) = A·sin(ω(a + b) + φ) + B·ψ(a − b), ψ(t) = t|t|/2, which is in W_2^∞ exactly (ψ'' jumps), maps
-  [−1, 1]² into [−0.9, 0.9], and has partial Lipschitz constants L_a = L_b = A·ω + 2|B| (> 1/2, so a node
-  amplifies errors by up to L_a + L_b > 1).
+  [−1, 1]² into [−0.95, 0.95], and has partial Lipschitz constants L_a = L_b = A·ω + 2|B| (≈ 1.3, so a node
+  amplifies errors by up to L_a + L_b ≈ 2.7).
 * :func:`tree_constructive` — the proof's approximant: every node replaced by its P1 interpolant on an
   (M+1)×(M+1) grid of [−1, 1]², composed; returns per-node sup errors and the end-to-end error.
 * :func:`propagation_bound` — err(v) ≤ ε_v + L_a(v)·err(left) + L_b(v)·err(right), by recursion.
@@ -56,9 +56,14 @@ class SphereTarget:
         return float(self.d)   # keeps the argument O(1) on [−1, 1]^d
 
     def __call__(self, X) -> np.ndarray:
-        """(S, P) values at X of shape (P, d)."""
+        """(S, P) values at X of shape (P, d) (shared) or (S, P, d) (one point set per target)."""
         X = np.asarray(X, float)
-        q = (((X[None, :, :] - self.c[:, None, :]) ** 2).sum(-1) - self.r[:, None] ** 2) / self.rho
+        off = (self.c ** 2).sum(1) - self.r ** 2                                  # (S,)
+        if X.ndim == 2:    # ‖x − c‖² = ‖x‖² − 2c·x + ‖c‖², without an (S, P, d) temporary
+            q = (X ** 2).sum(1)[None, :] - 2.0 * (self.c @ X.T) + off[:, None]
+        else:
+            q = (X ** 2).sum(2) - 2.0 * np.einsum("sd,spd->sp", self.c, X) + off[:, None]
+        q /= self.rho
         return phi(q, self.m)
 
     def kink_points(self, n: int, seed: int = 0) -> np.ndarray:
@@ -118,7 +123,10 @@ def _p1_weights(X, M):
 
 
 def p1_sup_errors(target, Ms, X_test) -> np.ndarray:
-    """max_x |f − I_M f| over X_test for every target (rows) and every grid M (columns): (S, len(Ms))."""
+    """max_x |f − I_M f| over X_test for every target (rows) and every grid M (columns): (S, len(Ms)).
+
+    X_test (P, d) is shared by the targets; (S, P, d) gives each target its own points (then the
+    sampling error of the sup estimate differs between targets and a bootstrap over targets sees it)."""
     f_test = target(X_test)
     out = np.empty((f_test.shape[0], len(Ms)))
     for j, M in enumerate(Ms):                       # a handful of grid sizes, each fully vectorised
@@ -127,14 +135,42 @@ def p1_sup_errors(target, Ms, X_test) -> np.ndarray:
     return out
 
 
-def test_points(d: int, n: int, seed: int, target: SphereTarget | None = None, n_kink: int = 0):
-    """n uniform points of [−1, 1]^d, plus up to n_kink points on every target's singular sphere."""
+def test_points_per_target(target: SphereTarget, n: int, seed: int, n_kink: int = 0, n_corner: int = 0,
+                           corner_spacing: float = 0.0):
+    """(S, P, d): an independent :func:`test_points` set for every target (same sizes; kink points padded
+    by repeating the uniform ones so that the rows stack)."""
+    rows = []
+    for s in range(target.c.shape[0]):
+        one = SphereTarget(target.d, target.m, target.c[s:s + 1], target.r[s:s + 1])
+        rows.append(test_points(target.d, n, seed * 1000 + s, one, n_kink, n_corner,
+                                corner_spacing=corner_spacing))
+    P = max(r.shape[0] for r in rows)
+    return np.stack([np.concatenate([r, r[:P - r.shape[0]]]) for r in rows])
+
+
+def test_points(d: int, n: int, seed: int, target: SphereTarget | None = None, n_kink: int = 0,
+                n_corner: int = 0, corner_size: float = 0.25, corner_spacing: float = 0.0):
+    """Points where a sup norm on [−1, 1]^d has to be looked for: n uniform points, up to n_kink points on
+    every target's singular sphere (a W_1 target's error peaks there), and n_corner points in each of the
+    2^d corner boxes of side ``corner_size`` (curvature of the sphere targets, hence a W_2 target's P1
+    error, is largest far from the centre, i.e. in the corners, which uniform points reach rarely).
+    ``corner_spacing`` > 0 adds a regular lattice of that spacing in every corner box: a sup estimate
+    whose points-per-cell does not fall as the grid is refined (choose it a fraction of the finest cell).
+    """
     rng = np.random.default_rng([seed, 5, d])
-    X = rng.uniform(-1, 1, (n, d))
-    if target is None or not n_kink:
-        return X
-    K = target.kink_points(n_kink, seed).reshape(-1, d)
-    return np.concatenate([X, K[~np.isnan(K).any(1)]])
+    parts = [rng.uniform(-1, 1, (n, d))]
+    signs = np.array(np.meshgrid(*([[-1.0, 1.0]] * d), indexing="ij")).reshape(d, -1).T   # (2^d, d)
+    if n_corner:
+        u = rng.uniform(0, corner_size, (signs.shape[0], n_corner, d))
+        parts.append((signs[:, None, :] * (1 - u)).reshape(-1, d))
+    if corner_spacing > 0:
+        ax = np.arange(0.0, corner_size + 1e-12, corner_spacing) + 0.5 * corner_spacing * (seed % 2)
+        u = np.stack(np.meshgrid(*([ax[ax <= corner_size]] * d), indexing="ij"), -1).reshape(-1, d)
+        parts.append((signs[:, None, :] * (1 - u[None])).reshape(-1, d))
+    if target is not None and n_kink:
+        K = target.kink_points(n_kink, seed).reshape(-1, d)
+        parts.append(K[~np.isnan(K).any(1)])
+    return np.concatenate(parts)
 
 
 # ------------------------------------------------------------------ compositional tree targets
@@ -156,9 +192,9 @@ class TreeTarget:
         rows = []
         for s in seeds:
             rng = np.random.default_rng([int(s), 6, d])
-            rows.append(np.stack([rng.uniform(0.45, 0.55, d - 1), rng.uniform(1.1, 1.4, d - 1),
-                                  rng.uniform(-np.pi, np.pi, d - 1),
-                                  rng.choice([-1.0, 1.0], d - 1) * rng.uniform(0.1, 0.15, d - 1)]))
+            rows.append(np.stack([rng.uniform(0.55, 0.65, d - 1), rng.uniform(1.1, 1.3, d - 1),
+                                  rng.uniform(-0.5, 0.5, d - 1),
+                                  rng.choice([-1.0, 1.0], d - 1) * rng.uniform(0.05, 0.1, d - 1)]))
         A, om, ph, B = np.array(rows).transpose(1, 0, 2)
         return cls(d, A, om, ph, B)
 
@@ -286,3 +322,48 @@ class GenericTarget:
         X = np.asarray(X, float)
         arg = np.pi * np.einsum("sjd,pd->sjp", self.K, X, optimize=True) + self.beta[..., None]
         return np.einsum("sj,sjp->sp", self.alpha, np.cos(arg), optimize=True) / self.norm[:, None]
+
+
+# ------------------------------------------------------------------ trained networks on these targets
+def trained_shallow_errors(target, row: int, widths, seeds, n_train: int, steps: int, X_test, *,
+                           activation: str = "relu", lr: float = 0.01, data_seed: int = 0):
+    """Train shallow nets (every width × seed in one batch, float32 Adam) on target row ``row`` from
+    n_train uniform points; returns (sup error, rms error) over X_test, each (len(seeds), len(widths))."""
+    from . import networks as nw
+
+    rng = np.random.default_rng([data_seed, 9, target.d])
+    Xtr = rng.uniform(-1, 1, (n_train, target.d))
+    ytr = target(Xtr)[row]
+    net = nw.shallow(seeds, target.d, widths, activation, dtype=np.float32)
+    net, _ = nw.train_adam(net, Xtr, ytr, steps, lr=lr)
+    err = np.abs(nw.predict(net, X_test).astype(float) - target(X_test)[row])
+    shape = (len(widths), len(seeds))
+    return (err.max(1).reshape(shape).T, np.sqrt((err ** 2).mean(1)).reshape(shape).T)
+
+
+# ------------------------------------------------------------------ asymptotic exponent with a correction
+def asymptotic_slope_ci(N, err, predicted: float, d: int, *, n_boot: int = 2000, level: float = 0.95,
+                        seed: int = 0, label: str = ""):
+    """Rate check for an *asymptotic* exponent: fit log E = a + s·log N + b·N^(−1/d) (the next-order term of
+    a grid approximant is one power of the mesh size h ∝ N^(−1/d) higher), bootstrap over the rows of
+    ``err`` (targets), and ask whether ``predicted`` lies in the interval of s. A plain log-log fit over a
+    finite range is biased by that term at the precision of many targets (reported beside it).
+    """
+    from .checks import Check, _num, loglog_slope
+
+    N = np.asarray(N, float)
+    err = np.asarray(err, float)
+    rng = np.random.default_rng(seed)
+    X = np.stack([np.ones_like(N), np.log(N), N ** (-1.0 / d)], 1)
+    pinv = np.linalg.pinv(X)                                                  # (3, n_points)
+    rows = rng.integers(0, err.shape[0], size=(n_boot, err.shape[0]))
+    ly = np.log(err)[rows].mean(axis=1)                                       # (n_boot, n_points)
+    slopes = ly @ pinv[1]
+    fitted = float(np.log(err).mean(0) @ pinv[1])
+    lo, hi = np.quantile(slopes, [(1 - level) / 2, (1 + level) / 2])
+    return Check(bool(lo <= predicted <= hi), {
+        "test": f"predicted exponent in {int(level * 100)}% bootstrap interval of s in "
+                f"log E = a + s log N + b N^(-1/d)" + (f" ({label})" if label else ""),
+        "fitted_slope": _num(fitted), "ci_low": _num(lo), "ci_high": _num(hi),
+        "predicted_slope": _num(predicted),
+        "plain_loglog_slope": _num(loglog_slope(N, np.exp(np.log(err).mean(0)))), "n_boot": n_boot})

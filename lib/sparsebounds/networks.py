@@ -51,7 +51,9 @@ def _times_dact(dh, z, h, kind):
     if kind == "relu":
         dh *= (h > 0)
     else:
-        dh *= 1.0 - h * h
+        t = h * h
+        np.subtract(1.0, t, out=t)
+        dh *= t
     return dh
 
 
