@@ -367,3 +367,45 @@ def asymptotic_slope_ci(N, err, predicted: float, d: int, *, n_boot: int = 2000,
         "fitted_slope": _num(fitted), "ci_low": _num(lo), "ci_high": _num(hi),
         "predicted_slope": _num(predicted),
         "plain_loglog_slope": _num(loglog_slope(N, np.exp(np.log(err).mean(0)))), "n_boot": n_boot})
+
+
+# ------------------------------------------------------------------ the worst case of the recursion
+def linear_hard_instance(d: int, L: float, eps: float, n_points: int = 64, seed: int = 0):
+    """Where the propagation bound is attained: every node h(a, b) = (L/2)(a + b), every approximant
+    ĥ = h + ε (sup error ε), inputs in a box small enough that all values stay in [−1, 1]. Then the error
+    propagates with no cancellation and err(root) = ε(L^depth − 1)/(L − 1) exactly.
+    Returns (measured root errors (n_points,), node errors (d − 1,), L_a, L_b (d − 1,) each)."""
+    depth = int(round(np.log2(d)))
+    delta = 0.5 / max(L, 1.0) ** depth
+    X = np.random.default_rng([seed, 10, d]).uniform(-delta, delta, (n_points, d))
+    exact, approx = X.T, X.T
+    for _ in range(depth):
+        exact = 0.5 * L * (exact[0::2] + exact[1::2])
+        approx = 0.5 * L * (approx[0::2] + approx[1::2]) + eps
+    ones = np.ones(d - 1)
+    return np.abs(approx[0] - exact[0]), eps * ones, 0.5 * L * ones, 0.5 * L * ones
+
+
+def deep_vs_shallow(target: TreeTarget, row: int, node_widths, seeds, n_train: int, steps: int,
+                    X_test, *, activation: str = "tanh", lr: float = 0.02, data_seed: int = 0):
+    """Train tree nets (node widths n) and shallow nets with the same parameter count on target row
+    ``row``; returns dict of test mse / target variance, each (len(seeds), len(node_widths)), and the
+    parameter counts."""
+    from . import networks as nw
+
+    d = target.d
+    rng = np.random.default_rng([data_seed, 11, d])
+    Xtr = rng.uniform(-1, 1, (n_train, d))
+    ytr = target(Xtr)[row]
+    yte = target(X_test)[row]
+    var = yte.var()
+    shallow_N = [max(1, int(round((int(nw.tree_params_count(d, n)) - 1) / (d + 2)))) for n in node_widths]
+    out = {"node_widths": list(node_widths), "shallow_widths": shallow_N,
+           "deep_params": [int(nw.tree_params_count(d, n)) for n in node_widths],
+           "shallow_params": [int(nw.shallow_params_count(d, N)) for N in shallow_N]}
+    for name, net in (("deep", nw.tree(seeds, d, node_widths, activation, dtype=np.float32)),
+                      ("shallow", nw.shallow(seeds, d, shallow_N, activation, dtype=np.float32))):
+        net, _ = nw.train_adam(net, Xtr, ytr, steps, lr=lr)
+        rel = (nw.mse(net, X_test, yte).astype(float) / var).reshape(len(node_widths), len(seeds)).T
+        out[name] = rel
+    return out
