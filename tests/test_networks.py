@@ -1,0 +1,97 @@
+"""Unit tests of the batched network simulator (sparsebounds.networks)."""
+import numpy as np
+import pytest
+
+from sparsebounds import networks as nw
+
+
+def _fd_check(net, X, y, wd):
+    loss, g = nw.loss_and_grad(net, X, y, weight_decay=wd)
+    theta, gflat = nw.flatten(net.params), nw.flatten(g)
+    h = 1e-6
+    worst = 0.0
+    for j in range(theta.shape[1]):
+        e = np.zeros_like(theta)
+        e[:, j] = h
+        plus = nw.Net(net.kind, net.d, net.activation, nw.unflatten(theta + e, net.params), net.mask)
+        minus = nw.Net(net.kind, net.d, net.activation, nw.unflatten(theta - e, net.params), net.mask)
+        fd = (nw.loss_and_grad(plus, X, y, wd)[0] - nw.loss_and_grad(minus, X, y, wd)[0]) / (2 * h)
+        worst = max(worst, float(np.abs(fd - gflat[:, j]).max()))
+    return worst
+
+
+@pytest.mark.parametrize("kind,d", [("shallow", 3), ("tree", 4), ("tree", 8)])
+@pytest.mark.parametrize("act", ["relu", "tanh"])
+def test_gradient_matches_finite_differences(kind, d, act):
+    rng = np.random.default_rng(0)
+    make = nw.shallow if kind == "shallow" else nw.tree
+    net = make([0, 1], d, [2, 3], act)
+    X = rng.uniform(-1, 1, (25, d))
+    y = rng.standard_normal(25)
+    assert _fd_check(net, X, y, 0.05) < 1e-6
+
+
+def test_masked_member_independent_of_batch():
+    X = np.random.default_rng(1).uniform(-1, 1, (50, 4))
+    for make in (nw.shallow, nw.tree):
+        alone = make([3], 4, [2], "tanh")
+        batch = make([0, 3], 4, [2, 6], "tanh")          # member 1 is (width 2, seed 3)
+        assert batch.widths[1] == 2 and batch.seeds[1] == 3
+        np.testing.assert_allclose(nw.predict(batch, X)[1], nw.predict(alone, X)[0], rtol=0, atol=1e-12)
+
+
+def test_parameter_counts():
+    sh = nw.shallow([0], 5, [7])
+    assert nw.n_params(sh)[0] == 7 * (5 + 2) + 1 == int(sh.mask.sum()) * 7 + 1
+    tr = nw.tree([0], 8, [3])
+    assert nw.n_params(tr)[0] == 7 * (4 * 3 + 1)
+
+
+def test_tree_forward_is_the_composition():
+    net = nw.tree([0], 4, [3], "tanh")
+    p = net.params
+    X = np.random.default_rng(2).uniform(-1, 1, (10, 4))
+
+    def node(lvl, k, a, b):
+        z = np.outer(a, p[f"W{lvl}"][0, k, :, 0]) + np.outer(b, p[f"W{lvl}"][0, k, :, 1]) + p[f"b{lvl}"][0, k]
+        return np.tanh(z) @ p[f"a{lvl}"][0, k] + p[f"c{lvl}"][0, k]
+
+    u0, u1 = node(0, 0, X[:, 0], X[:, 1]), node(0, 1, X[:, 2], X[:, 3])
+    np.testing.assert_allclose(nw.predict(net, X)[0], node(1, 0, u0, u1), atol=1e-12)
+
+
+def test_relu_interpolant_is_exact():
+    k = np.sort(np.random.default_rng(3).uniform(-1, 1, 12))
+    v = np.sin(4 * k)
+    net = nw.relu_interpolant_1d(k, v)
+    x = np.linspace(k[0], k[-1], 500)
+    assert net.widths[0] == 11
+    np.testing.assert_allclose(nw.predict(net, x[:, None])[0], np.interp(x, k, v), atol=1e-12)
+
+
+def test_adam_decreases_loss_and_is_deterministic():
+    rng = np.random.default_rng(4)
+    X = rng.uniform(-1, 1, (200, 4))
+    y = np.sin(X[:, 0] + X[:, 1]) * np.cos(X[:, 2] - X[:, 3])
+    runs = [nw.train_adam(nw.tree([0, 1], 4, [4], "tanh", dtype=np.float32), X, y, 150, lr=0.02,
+                          record_every=50) for _ in range(2)]
+    (net, hist), (net2, hist2) = runs
+    assert np.all(hist[-1] < 0.5 * hist[0])
+    np.testing.assert_array_equal(nw.flatten(net.params), nw.flatten(net2.params))
+
+
+def test_lbfgs_decreases_loss():
+    rng = np.random.default_rng(5)
+    X = rng.uniform(-1, 1, (100, 2))
+    y = X[:, 0] * X[:, 1]
+    net = nw.shallow([0, 1], 2, [6], "tanh")
+    before = nw.mse(net, X, y)
+    trained, after = nw.train_lbfgs(net, X, y, maxiter=100)
+    assert np.all(after < 0.2 * before)
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError):
+        nw.tree([0], 6, [2])
+    with pytest.raises(ValueError):
+        nw.shallow([0], 3, [2], "sigmoid")
