@@ -17,7 +17,7 @@ import pytest
 from sparsebounds import checks, generalization as gen, networks as nw
 
 # notebook 04's default parameters (first code cell)
-D_NET, TREE_W, STEPS, WD, NOISE, N_TEST, DELTA, NET_SEEDS = 8, 8, 2000, 1e-3, 0.1, 4000, 0.01, 3
+D_NET, TREE_W, STEPS, WD, NOISE, N_TEST, DELTA, NET_SEEDS = 8, 8, 1000, 1e-3, 0.1, 4000, 0.01, 3
 M_WIDTH, STEPS_WIDTH = 128, 1000
 
 
@@ -102,7 +102,7 @@ def test_gap_bound_expression():
 def gap_data():
     shallow_w = int(round((nw.tree_params_count(D_NET, TREE_W) - 1) / (D_NET + 2)))
     return gen.run_gap_experiment(D_NET, [32, 64, 128], list(range(NET_SEEDS)), TREE_W, shallow_w, STEPS, NOISE,
-                                  N_TEST, DELTA, weight_decay=WD, seed=0)
+                                  N_TEST, DELTA, weight_decay=WD, seed=0, dtype=np.float32)
 
 
 def test_bounds_hold_and_are_vacuous(gap_data):
@@ -129,7 +129,7 @@ def test_network_mutations_cannot_be_rejected(gap_data):
 # ------------------------------------------------------------------ notebook data: the ratio vs width
 def test_ratio_grows_with_width_on_notebook_subset():
     w = gen.ratio_vs_width([4, 8, 16], list(range(NET_SEEDS)), TREE_W, M_WIDTH, STEPS_WIDTH, NOISE,
-                           weight_decay=WD, seed=1)
+                           weight_decay=WD, seed=1, dtype=np.float32)
     assert checks.below(w["sparse"], w["dense"]).holds
     assert checks.above(w["ratio"][1:] / w["ratio"][:-1], 1.0).holds
     L = np.log2(w["ds"])[:, None]
