@@ -163,3 +163,44 @@ def test_mutation_wrong_sign_in_decay_rejected(run):
 def test_mutation_full_rank_with_decay_rejected(run):
     sv = np.linalg.svd(run["W_T"], compute_uv=False)
     assert not checks.above(lowrank.numerical_rank(sv[run["lam"] == 0.03], 1e-3), 64, rtol=0).holds
+
+
+# ---------------------------------------------------------------- the linear layer where the bound bites
+LIN_BS, LIN_MU, LIN_LAMS, EPS = [1, 2, 4, 8, 16], 0.5, [0.3, 0.5], 0.01
+
+
+@pytest.fixture(scope="module")
+def lin():
+    """Notebook 09's linear-layer experiment restricted to lambda in {0.3, 0.5} (seeds 0, 1; 2000 steps)."""
+    K = {l: int(np.ceil(np.log(EPS) / np.log(1 - 2 * LIN_MU * l))) for l in LIN_LAMS}
+    r = lowrank.train_linear_grid(LIN_BS, LIN_MU, LIN_LAMS, [0, 1], steps=2000, snapshot_lags=tuple(set(K.values())))
+    sv = np.linalg.svd(r["W_T"], compute_uv=False)
+    Kr = np.array([K[l] for l in r["lam"]])
+    ref = np.linalg.norm(np.stack([r["W_lag"][k][g] for g, k in enumerate(Kr)]), 2, axis=(-2, -1))
+    return {**r, "rank": (sv > EPS * ref[:, None]).sum(-1), "bound": r["B"] * Kr,
+            "erank": lowrank.effective_rank(sv), "K": K}
+
+
+def test_linear_grid_matches_notebook(lin):
+    """Notebook 09 prints, seed 0, lambda = 0.3: eps-ranks 13, 22, 35, 48, 56 for B = 1..16."""
+    got = [lin["rank"][(lin["seed"] == 0) & (lin["lam"] == 0.3) & (lin["B"] == b)][0] for b in LIN_BS]
+    assert got == [13, 22, 35, 48, 56]
+    assert lin["K"] == {0.3: 13, 0.5: 7}
+
+
+def test_linear_rank_bound_holds_and_rank_rises(lin):
+    assert checks.below(lin["rank"], lin["bound"], rtol=0).holds
+    for s in (0, 1):
+        for l in LIN_LAMS:
+            er = [lin["erank"][(lin["seed"] == s) & (lin["lam"] == l) & (lin["B"] == b)][0] for b in LIN_BS]
+            assert spearmanr(LIN_BS, er)[0] > 0
+
+
+def test_mutation_linear_rank_bound_halved_rejected(lin):
+    assert not checks.below(lin["rank"], lin["bound"] / 2, rtol=0).holds
+
+
+def test_mutation_linear_rank_bound_four_mu_lambda_rejected(lin):
+    ok = 1 - 4 * LIN_MU * lin["lam"] > 0
+    K4 = np.ceil(np.log(EPS) / np.log(1 - 4 * LIN_MU * lin["lam"][ok]))
+    assert ok.any() and not checks.below(lin["rank"][ok], lin["B"][ok] * K4, rtol=0).holds

@@ -182,3 +182,47 @@ def attained_instance(K: int, B: int, *, mu: float = 0.05, lam: float = 0.01, c:
             Gt[blk, blk] = 0.0
 
     return apply_updates(W0, grads(), mu, lam)[None], W0[None]
+
+
+def train_linear_grid(Bs, mu: float, lams, seeds, *, steps: int, d: int = 64, n_train: int = 512,
+                      snapshot_lags=()):
+    """SGD with weight decay on a linear layer y = W x (d × d), the regime where the rank bound can bite.
+
+    Teacher y = A x with a full-rank Gaussian A, x ~ N(0, I/d), loss ½‖Wx − y‖² averaged over the batch,
+    W ← (1 − 2μλ)W − μG with rank G ≤ B. The loss is convex and the ridge solution is nonzero for every λ, so
+    2μλ can be made large (here up to 0.5) without the layer collapsing to zero, unlike the ReLU network.
+    One batched run per batch size over (seed, λ). Returns ``B``, ``lam``, ``seed`` (G,), ``W_T`` (G, d, d)
+    and ``W_lag`` {K: (G, d, d)} (the layer at step steps − K).
+    """
+    grid = [(B, lam, s) for s in seeds for B in Bs for lam in lams]
+    Bg = np.array([g[0] for g in grid])
+    lamg = np.array([g[1] for g in grid], float)
+    sg = np.array([g[2] for g in grid])
+    data = {}
+    for s in seeds:
+        rng = np.random.default_rng([s, 10])
+        X = rng.standard_normal((n_train, d)) / np.sqrt(d)
+        A = rng.standard_normal((d, d))
+        data[s] = (X, X @ A.T, rng.standard_normal((d, d)) / np.sqrt(d))
+    W_T = np.empty((len(grid), d, d))
+    W_lag = {K: np.empty((len(grid), d, d)) for K in snapshot_lags}
+    lag_at = {steps - K: K for K in snapshot_lags}
+    for B in sorted(set(int(b) for b in Bs)):
+        sel = np.flatnonzero(Bg == B)
+        X = np.stack([data[s][0] for s in sg[sel]])
+        Y = np.stack([data[s][1] for s in sg[sel]])
+        W = np.stack([data[s][2] for s in sg[sel]])
+        idx = np.stack([np.random.default_rng([int(s), 11, B]).integers(0, n_train, (steps, B)) for s in sg[sel]], 1)
+        decay = (1 - 2 * mu * lamg[sel])[:, None, None]
+        rows = np.arange(sel.size)[:, None]
+        for t in range(steps):
+            if t in lag_at:
+                W_lag[lag_at[t]][sel] = W
+            xb, yb = X[rows, idx[t]], Y[rows, idx[t]]
+            G = ((xb @ W.transpose(0, 2, 1) - yb) * (1.0 / B)).transpose(0, 2, 1) @ xb  # rank ≤ B
+            W *= decay
+            W -= np.multiply(G, mu, out=G)
+        if 0 in snapshot_lags:
+            W_lag[0][sel] = W
+        W_T[sel] = W
+    return {"B": Bg, "lam": lamg, "seed": sg, "W_T": W_T, "W_lag": W_lag, "mu": mu, "steps": steps}
