@@ -33,7 +33,8 @@ def below(observed, bound, *, rtol: float = 1e-9, label: str = "") -> Check:
     obs, bnd = np.broadcast_arrays(np.asarray(observed, float), np.asarray(bound, float))
     if obs.size == 0:
         raise ValueError("below(): no points to check")
-    ratio = obs / bnd
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = obs / bnd
     ok = obs <= bnd * (1 + rtol) + np.finfo(float).tiny
     worst = int(np.nanargmax(ratio))
     return Check(bool(ok.all()), {
@@ -48,7 +49,8 @@ def above(observed, bound, *, rtol: float = 1e-9, label: str = "") -> Check:
     obs, bnd = np.broadcast_arrays(np.asarray(observed, float), np.asarray(bound, float))
     if obs.size == 0:
         raise ValueError("above(): no points to check")
-    ratio = obs / bnd
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = obs / bnd
     ok = obs >= bnd * (1 - rtol)
     worst = int(np.nanargmin(ratio))
     return Check(bool(ok.all()), {
