@@ -95,3 +95,15 @@ def test_bad_arguments():
         nw.tree([0], 6, [2])
     with pytest.raises(ValueError):
         nw.shallow([0], 3, [2], "sigmoid")
+
+
+def test_blocked_gradient_equals_full_batch():
+    rng = np.random.default_rng(6)
+    X = rng.uniform(-1, 1, (130, 8))
+    y = rng.standard_normal(130)
+    for net in (nw.shallow([0, 1], 8, [3, 5], "tanh"), nw.tree([0], 8, [3], "relu")):
+        l1, g1 = nw.loss_and_grad(net, X, y, 0.1)
+        l2, g2 = nw.loss_and_grad(net, X, y, 0.1, block=40)
+        np.testing.assert_allclose(l1, l2, rtol=1e-12)
+        for k in g1:
+            np.testing.assert_allclose(g1[k], g2[k], rtol=1e-10, atol=1e-13)

@@ -233,10 +233,34 @@ def _weight_names(net):
     return [k for k in net.params if k[0] in "Wa"]
 
 
-def loss_and_grad(net: Net, X, y, weight_decay: float = 0.0):
-    """Training loss of each member (B,) and its exact gradient (dict shaped like ``net.params``)."""
+def loss_and_grad(net: Net, X, y, weight_decay: float = 0.0, block: int | None = None):
+    """Training loss of each member (B,) and its exact gradient (dict shaped like ``net.params``).
+
+    ``block`` (default: all points at once) processes the data points in blocks and accumulates the sums:
+    the same full-batch gradient with a smaller working set (it did not pay off on this machine).
+    """
     X = np.asarray(X, net.dtype)
     y = np.asarray(y, net.dtype)
+    P = X.shape[-2]
+    if block is not None and P > block:
+        loss, g = 0.0, None
+        for i in range(0, P, block):
+            Xi, yi = X[..., i:i + block, :], y[..., i:i + block]
+            li, gi = _loss_and_grad_block(net, Xi, yi)
+            w = Xi.shape[-2] / P
+            loss = loss + w * li
+            g = {k: w * v for k, v in gi.items()} if g is None else {k: g[k] + w * gi[k] for k in g}
+    else:
+        loss, g = _loss_and_grad_block(net, X, y)
+    if weight_decay:
+        for k in _weight_names(net):
+            w = net.params[k]
+            loss = loss + 0.5 * weight_decay * (w ** 2).reshape(w.shape[0], -1).sum(1)
+            g[k] = g[k] + weight_decay * w
+    return loss, g
+
+
+def _loss_and_grad_block(net: Net, X, y):
     P = X.shape[-2]
     g = {}
     if net.kind == "shallow":
@@ -265,11 +289,6 @@ def loss_and_grad(net: Net, X, y, weight_decay: float = 0.0):
                 dU = np.matmul(dZ, net.params[f"W{lvl}"])                     # (B, K, P, 2)
                 B, K = dU.shape[:2]
                 dout = dU.transpose(0, 1, 3, 2).reshape(B, 2 * K, -1)
-    if weight_decay:
-        for k in _weight_names(net):
-            w = net.params[k]
-            loss = loss + 0.5 * weight_decay * (w ** 2).reshape(w.shape[0], -1).sum(1)
-            g[k] = g[k] + weight_decay * w
     return loss, {k: g[k] for k in net.params}
 
 
