@@ -158,3 +158,12 @@ def test_nb03_unit_lipschitz_mutation_not_rejectable_on_typical_data(nb03_data):
     amplification dropped (D·eps) is not contradicted there; only the worst case above rejects it."""
     e2e, node, La, Lb = nb03_data[4]
     assert checks.below(e2e[:, -1], comp.propagation_bound(node[:, -1], 0 * La + 0.5, 0 * Lb + 0.5, 4)).holds
+
+
+def test_ridge_target_formula():
+    t = comp.RidgeTarget.random([0, 1], 5)
+    X = np.random.default_rng(2).uniform(-1, 1, (20, 5))
+    manual = sum(t.a[:, j, None] * np.sin(t.omega[:, j, None] * (X @ t.W[:, j].T).T + t.phase[:, j, None])
+                 for j in range(t.W.shape[1]))
+    np.testing.assert_allclose(t(X), manual, atol=1e-12)
+    np.testing.assert_allclose(np.linalg.norm(t.W, axis=-1), 1.0)
