@@ -167,7 +167,12 @@ def coalesce_streams(outputs: list) -> list:
 
 def _execute(path: str, params: dict, stage: str, blas_threads: int) -> dict:
     """Run one notebook into ``stage`` (in a worker process). Returns a result record, never raises."""
+    import logging
+
     import papermill as pm
+
+    # parameters were validated by plan(); papermill's own inference misreads some comments and warns
+    logging.getLogger("papermill").setLevel(logging.ERROR)
 
     os.environ[FIGURES_ENV] = str(Path(stage) / "figures")
     for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
