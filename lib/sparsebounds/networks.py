@@ -6,11 +6,11 @@ network's output and gradient do not depend on what else is in the batch.
 
 Stable API (notebooks 02-04 use it; signatures and parameter names will not change):
 
-``shallow(seeds, d, widths, activation="relu")`` -> :class:`Net`
+``shallow(seeds, d, widths, activation="relu", dtype=np.float64)`` -> :class:`Net`
     one hidden layer, f(x) = Σ_j a_j σ(w_j·x + b_j) + c. The batch is every (width, seed) pair,
     width-major: member ``i`` has ``net.widths[i]``, ``net.seeds[i]``.
     params: ``W`` (B, N, d), ``b`` (B, N), ``a`` (B, N), ``c`` (B,); ``mask`` (B, N).
-``tree(seeds, d, widths, activation="relu")`` -> :class:`Net`
+``tree(seeds, d, widths, activation="relu", dtype=np.float64)`` -> :class:`Net`
     d = 2**depth inputs; d − 1 nodes on a binary tree, each a one-hidden-layer net on 2 inputs with
     ``width`` units: node k of level l reads outputs 2k, 2k+1 of level l − 1 (level 0 reads x_{2k}, x_{2k+1}).
     params per level l = 0..depth−1 (K_l = d / 2**(l+1) nodes): ``W{l}`` (B, K_l, n, 2), ``b{l}``
@@ -18,7 +18,8 @@ Stable API (notebooks 02-04 use it; signatures and parameter names will not chan
 ``predict(net, X)`` -> (B, P)   for X of shape (P, d) (shared) or (B, P, d)
 ``mse(net, X, y)`` -> (B,)      mean squared error, y of shape (P,) or (B, P)
 ``loss_and_grad(net, X, y, weight_decay=0.0, block=None)`` -> (loss (B,), grads dict like ``net.params``)
-    loss = mean_p (f(x_p) − y_p)² + (weight_decay / 2)·Σ (weights²), weights = the W* and a* arrays.
+    loss = mean_p (f(x_p) − y_p)² + (weight_decay / 2)·Σ (weights²), weights = the W* and a* arrays;
+    data points are summed in cache-sized blocks (so float rounding, not values, can depend on the batch).
 ``train_adam(net, X, y, steps, lr=1e-2, ...)`` -> (trained Net, history (n_records, B) of training mse)
 ``train_lbfgs(net, X, y, maxiter)`` -> (trained Net, final training mse (B,))
 ``n_params(net)`` -> (B,) number of trainable parameters of each member (masked units excluded)
