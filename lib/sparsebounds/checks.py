@@ -20,7 +20,7 @@ class Check:
         return all_of(self, other)
 
 
-def _num(x):
+def num(x):
     """A JSON-friendly float (rounded to 6 significant digits so committed outputs stay stable)."""
     x = float(x)
     if not np.isfinite(x):
@@ -40,7 +40,7 @@ def below(observed, bound, *, rtol: float = 1e-9, label: str = "") -> Check:
     return Check(bool(ok.all()), {
         "test": "observed <= bound" + (f" ({label})" if label else ""),
         "points": int(obs.size), "violations": int((~ok).sum()),
-        "max_ratio_observed_over_bound": _num(ratio.flat[worst]),
+        "max_ratio_observed_over_bound": num(ratio.flat[worst]),
         "at_index": int(worst), "rtol": rtol})
 
 
@@ -56,7 +56,7 @@ def above(observed, bound, *, rtol: float = 1e-9, label: str = "") -> Check:
     return Check(bool(ok.all()), {
         "test": "observed >= bound" + (f" ({label})" if label else ""),
         "points": int(obs.size), "violations": int((~ok).sum()),
-        "min_ratio_observed_over_bound": _num(ratio.flat[worst]),
+        "min_ratio_observed_over_bound": num(ratio.flat[worst]),
         "at_index": int(worst), "rtol": rtol})
 
 
@@ -69,7 +69,7 @@ def close(observed, expected, *, rtol: float, label: str = "") -> Check:
     worst = int(np.nanargmax(rel))
     return Check(bool((rel <= rtol).all()), {
         "test": "observed == expected" + (f" ({label})" if label else ""),
-        "points": int(obs.size), "max_relative_error": _num(rel.flat[worst]),
+        "points": int(obs.size), "max_relative_error": num(rel.flat[worst]),
         "at_index": int(worst), "rtol": rtol})
 
 
@@ -78,7 +78,7 @@ def within(value: float, low: float, high: float, *, label: str = "") -> Check:
     v = float(value)
     return Check(bool(low <= v <= high), {
         "test": f"{low:g} <= value <= {high:g}" + (f" ({label})" if label else ""),
-        "value": _num(v), "low": _num(low), "high": _num(high)})
+        "value": num(v), "low": num(low), "high": num(high)})
 
 
 def loglog_slope(x, y) -> float:
@@ -116,8 +116,8 @@ def slope_ci(x, y, predicted: float, *, n_boot: int = 2000, level: float = 0.95,
     lo, hi = np.quantile(slopes, [(1 - level) / 2, (1 + level) / 2])
     return Check(bool(lo <= predicted <= hi), {
         "test": f"predicted slope in {int(level * 100)}% bootstrap interval" + (f" ({label})" if label else ""),
-        "fitted_slope": _num(fitted), "ci_low": _num(lo), "ci_high": _num(hi),
-        "predicted_slope": _num(predicted), "n_boot": n_boot})
+        "fitted_slope": num(fitted), "ci_low": num(lo), "ci_high": num(hi),
+        "predicted_slope": num(predicted), "n_boot": n_boot})
 
 
 def all_of(*checks: Check) -> Check:

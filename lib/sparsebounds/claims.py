@@ -17,6 +17,16 @@ MIME = "application/vnd.sparsebounds.claim+json"
 KINDS = ("upper bound", "lower bound", "tight", "rate", "exact", "monotone")
 
 
+class ClaimRecord(dict):
+    """The registered record; shown in a notebook as one line, not as the whole dictionary."""
+
+    def __repr__(self):
+        return f"claim {self['id']}: {self['verdict']}"
+
+    def _repr_pretty_(self, p, cycle):
+        p.text(repr(self))
+
+
 def register(id: str, *, statement: str, bound, symbols: dict, kind: str, check: Check,
              source: str = "", note: str = "", display: bool = True) -> dict:
     """Register one claim. ``bound`` is the SymPy expression the derivation produced (or a relation).
@@ -29,18 +39,23 @@ def register(id: str, *, statement: str, bound, symbols: dict, kind: str, check:
     if not isinstance(check, Check):
         raise TypeError("check must be a sparsebounds.checks.Check")
     text = sp.sstr(bound) if isinstance(bound, sp.Basic) else str(bound)
-    sp.sympify(text)  # what we write must parse back
-    record = {"id": id, "statement": statement, "bound": text,
-              "symbols": {str(k): v for k, v in symbols.items()}, "kind": kind,
-              "verdict": "holds" if check.holds else "violated",
-              "evidence": check.evidence, "source": source}
+    parsed = sp.sympify(text)  # what we write must parse back
+    free = {str(x) for x in getattr(parsed, "free_symbols", set())}
+    if not free <= {str(k) for k in symbols}:
+        raise ValueError(f"claim {id!r}: explain the symbols {sorted(free - set(map(str, symbols)))} in `symbols`")
+    record = ClaimRecord(id=id, statement=statement, bound=text,
+                         symbols={str(k): v for k, v in symbols.items()}, kind=kind,
+                         verdict="holds" if check.holds else "violated",
+                         evidence=check.evidence, source=source)
     if note:
         record["note"] = note
     if display:
         from IPython.display import display as show
         mark = "✅ holds" if check.holds else "❌ VIOLATED"
         md = f"**Claim `{id}`** ({kind}): {statement}  \nbound: `{text}` — **{mark}**"
-        show({MIME: record, "text/markdown": md, "text/plain": f"claim {id}: {record['verdict']}"},
+        if note:
+            md += f"  \n*Note:* {note}"
+        show({MIME: dict(record), "text/markdown": md, "text/plain": f"claim {id}: {record['verdict']}"},
              raw=True)
     return record
 

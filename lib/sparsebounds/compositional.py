@@ -322,7 +322,7 @@ def asymptotic_slope_ci(N, err, predicted: float, d: int, *, n_boot: int = 2000,
     ``err`` (targets), and ask whether ``predicted`` lies in the interval of s. A plain log-log fit over a
     finite range is biased by that term at the precision of many targets (reported beside it).
     """
-    from .checks import Check, _num, loglog_slope
+    from .checks import Check, loglog_slope, num
 
     N = np.asarray(N, float)
     err = np.asarray(err, float)
@@ -337,9 +337,9 @@ def asymptotic_slope_ci(N, err, predicted: float, d: int, *, n_boot: int = 2000,
     return Check(bool(lo <= predicted <= hi), {
         "test": f"predicted exponent in {int(level * 100)}% bootstrap interval of s in "
                 f"log E = a + s log N + b N^(-1/d)" + (f" ({label})" if label else ""),
-        "fitted_slope": _num(fitted), "ci_low": _num(lo), "ci_high": _num(hi),
-        "predicted_slope": _num(predicted),
-        "plain_loglog_slope": _num(loglog_slope(N, np.exp(np.log(err).mean(0)))), "n_boot": n_boot})
+        "fitted_slope": num(fitted), "ci_low": num(lo), "ci_high": num(hi),
+        "predicted_slope": num(predicted),
+        "plain_loglog_slope": num(loglog_slope(N, np.exp(np.log(err).mean(0)))), "n_boot": n_boot})
 
 
 # ------------------------------------------------------------------ the worst case of the recursion

@@ -7,32 +7,12 @@ enumerating all C(d, k) supports (only sensible for small d, e.g. d = 20, k ≤ 
 """
 from __future__ import annotations
 
-import functools
 from itertools import combinations
 from math import comb
 
 import numpy as np
 
-
-def _one_blas_thread(func):
-    """Decorator: run ``func`` under :func:`_single_blas_thread`."""
-    @functools.wraps(func)
-    def wrapper(*args, **kwargs):
-        with _single_blas_thread():
-            return func(*args, **kwargs)
-    return wrapper
-
-
-def _single_blas_thread():
-    """Limit BLAS to one thread for the many small products of an iterative loop: with a thread pool on a
-    shared, busy machine OpenBLAS spins and a loop runs up to 10x slower (measured). A no-op without
-    threadpoolctl (it comes with scikit-learn, a test dependency)."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover
-        import contextlib
-        return contextlib.nullcontext()
-    return threadpool_limits(limits=1, user_api="blas")
+from .threads import one_blas_thread
 
 
 def gaussian_matrices(seeds, m: int, d: int) -> np.ndarray:
@@ -48,7 +28,7 @@ def supports(d: int, k: int) -> np.ndarray:
                        count=comb(d, k) * k).reshape(-1, k)
 
 
-@_one_blas_thread
+@one_blas_thread
 def rip_constant(A: np.ndarray, k: int, *, chunk: int = 8192, return_support: bool = False):
     """Exact δ_k for each matrix of the batch A (B, m, d): max over |T| = k of max(λ_max − 1, 1 − λ_min)
     of the k×k Gram matrix A_TᵀA_T (δ_k is nondecreasing in k, so supports of size exactly k suffice).
@@ -83,7 +63,7 @@ def hard_threshold(v: np.ndarray, s: int) -> np.ndarray:
     return out
 
 
-@_one_blas_thread
+@one_blas_thread
 def iht(A: np.ndarray, y: np.ndarray, s: int, n_iter: int, x0: np.ndarray | None = None) -> np.ndarray:
     """IHT with unit step, batched: A (B, m, d), y (B, R, m) for R signals per matrix.
 
@@ -119,7 +99,7 @@ def sparse_signals(seed: int, B: int, R: int, d: int, s: int, *, kind: str = "ga
     return x
 
 
-@_one_blas_thread
+@one_blas_thread
 def step_ratio(A: np.ndarray, z: np.ndarray, x: np.ndarray, s: int) -> np.ndarray:
     """One noiseless IHT step from an arbitrary s-sparse iterate z towards the s-sparse truth x:
     ‖H_s(z + AᵀA(x − z)) − x‖ / ‖z − x‖, batched (A (B, m, d), z and x (B, R, d)) -> (B, R)."""
@@ -128,7 +108,7 @@ def step_ratio(A: np.ndarray, z: np.ndarray, x: np.ndarray, s: int) -> np.ndarra
     return np.linalg.norm(nxt - x, axis=-1) / np.linalg.norm(z - x, axis=-1)
 
 
-@_one_blas_thread
+@one_blas_thread
 def adversarial_pairs(A: np.ndarray, support: np.ndarray, s: int, seed: int, R: int, rounds: int = 8,
                       keep: int = 32):
     """Hard instances for the one-step contraction: pairs (z, x) of s-sparse vectors inside each matrix's

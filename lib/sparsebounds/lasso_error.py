@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import proximal
+from .threads import single_blas_thread
 
 
 def instances(seeds, n: int, p: int, s: int, *, sigma: float = 1.0, amplitude: float = 1.0):
@@ -35,7 +36,7 @@ def solve(X: np.ndarray, y: np.ndarray, lam: float, n_iter: int = 3000, chunk: i
     ``chunk`` problems at a time (``proximal.fista`` keeps every iterate, so this bounds the memory)."""
     n = X.shape[1]
     out = []
-    with _single_blas_thread():
+    with single_blas_thread():
         for i in range(0, X.shape[0], chunk):
             Xc, yc = X[i:i + chunk], y[i:i + chunk]
             grad, prox, _ = proximal.lasso_parts(Xc, yc, n * lam)
@@ -83,7 +84,7 @@ def re_upper_estimate(X: np.ndarray, s: int, seed: int, n_dirs: int = 256, n_ste
     S_, n, p = X.shape
     G = np.matmul(X.transpose(0, 2, 1), X) / n                        # (S, p, p)
     D = rng.standard_normal((S_, n_dirs, p))
-    with _single_blas_thread():
+    with single_blas_thread():
         D = _cone_descent(D, G, s, n_steps)
     q = np.einsum("skp,spq,skq->sk", D, G, D, optimize=True) / (D ** 2).sum(-1)
     return q.min(axis=1)
@@ -110,13 +111,3 @@ def _project_cone(D: np.ndarray, s: int, c: float = 3.0) -> np.ndarray:
     return np.where(on, D, D * scale)
 
 
-def _single_blas_thread():
-    """Limit BLAS to one thread for the many small products of an iterative loop: with a thread pool on a
-    shared, busy machine OpenBLAS spins and a loop runs up to 10x slower (measured). A no-op without
-    threadpoolctl (it comes with scikit-learn, a test dependency)."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover
-        import contextlib
-        return contextlib.nullcontext()
-    return threadpool_limits(limits=1, user_api="blas")
