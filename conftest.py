@@ -5,3 +5,10 @@ import tempfile
 
 SCRATCH = tempfile.mkdtemp(prefix="sparsebounds-nbval-figures-")
 os.environ["SPARSEBOUNDS_FIGURES"] = SCRATCH
+# the same BLAS threading as the runner's kernels, so regenerated figures match the committed bytes
+from sparsebounds.runner import BLAS_THREADS, KERNEL_ENV  # noqa: E402
+
+os.environ.update(KERNEL_ENV)
+
+for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[var] = str(BLAS_THREADS)

@@ -78,9 +78,9 @@ def test_stream_chunks_are_coalesced():
 
 
 # ---------------------------------------------------------------- execution (starts kernels: a few seconds)
-FIG = ("import matplotlib.pyplot as plt\nfrom sparsebounds import output, claims, checks\n"
+FIG = ("import matplotlib.pyplot as plt\nfrom sparsebounds import output, claims, checks\nprint(hash('str hashes vary unless the seed is fixed'))\n"
        "fig, ax = plt.subplots(); ax.plot([0, 1], [0, n * scale])\n"
-       "claims.register('toy', statement='s', bound='n*scale', symbols={'n': 'count'}, kind='upper bound',"
+       "claims.register('toy', statement='s', bound='n*scale', symbols={'n': 'count', 'scale': 'factor'}, kind='upper bound',"
        " check=checks.below([1.0], [n * scale]))\n"
        "output.save_figure(fig, '98_toy')")
 

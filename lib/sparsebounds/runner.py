@@ -33,6 +33,13 @@ BUILD = REPO_ROOT / "build"
 README = REPO_ROOT / "README.md"
 PROFILES = ("default", "full")
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
+# One BLAS thread per kernel, whatever --jobs is: results near machine precision (and so the figures) then
+# do not depend on how many notebooks ran at once, and the many small products here run faster on one
+# thread than on a contended pool. conftest.py sets the same for the notebooks nbval executes.
+BLAS_THREADS = 1
+# SymPy's simplify can return different (equal) forms under different string-hash seeds: fix the seed so
+# printed derivations are the same on every run.
+KERNEL_ENV = {"PYTHONHASHSEED": "0"}
 CELL_TIMEOUT = 900  # seconds; a hung cell is named rather than waited on forever
 
 
@@ -175,6 +182,7 @@ def _execute(path: str, params: dict, stage: str, blas_threads: int) -> dict:
     logging.getLogger("papermill").setLevel(logging.ERROR)
 
     os.environ[FIGURES_ENV] = str(Path(stage) / "figures")
+    os.environ.update(KERNEL_ENV)
     for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = str(blas_threads)
     os.environ.pop("MPLBACKEND", None)
@@ -288,7 +296,7 @@ def run(names: list[str], profile: str = "default", jobs: int | None = None,
         nb_dir, fig_dir = out_root / "notebooks", out_root / "figures"
     cores = os.cpu_count() or 1
     jobs = min(jobs or cores, len(notebooks))
-    blas = max(1, cores // jobs)
+    blas = BLAS_THREADS
     (BUILD / "tmp").mkdir(parents=True, exist_ok=True)
     print(f"running {len(notebooks)} notebook(s), profile {profile}, {jobs} at once, {blas} BLAS thread(s) each"
           f" -> {_rel(nb_dir)}/, {_rel(fig_dir)}/", flush=True)
