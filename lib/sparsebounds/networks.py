@@ -234,7 +234,65 @@ def _weight_names(net):
     return [k for k in net.params if k[0] in "Wa"]
 
 
-BLOCK_ELEMENTS = 1 << 18   # hidden activations (all members) per block of data points: ~1 MB in float32
+BLOCK_ELEMENTS = 1 << 20   # hidden activations (all members) per block of data points: ~4 MB in float32
+
+# Work arrays of the training loop, reused from call to call (name, dtype) -> flat buffer. Allocating
+# fresh MB-sized temporaries every step made glibc map and zero new pages each time (it trims the heap
+# or uses mmap for large blocks): up to 5x slower elementwise passes, e.g. batched training slower than
+# a Python loop over the members. Nothing returned to the caller aliases these buffers.
+_WORK: dict = {}
+
+
+def _work(name, shape, dtype):
+    n = int(np.prod(shape))
+    buf = _WORK.get((name, dtype))
+    if buf is None or buf.size < n:
+        buf = _WORK[(name, dtype)] = np.empty(max(n, 1), dtype)
+    return buf[:n].reshape(shape)
+
+
+def _act_(z, kind):
+    """σ(z) in place."""
+    if kind == "relu":
+        return np.maximum(z, 0.0, out=z)
+    return np.tanh(z, out=z)
+
+
+def _dact_(h, kind):
+    """σ'(z) in place, from h = σ(z)."""
+    if kind == "relu":
+        return np.sign(h, out=h)           # h >= 0: 1 where h > 0, else 0
+    np.multiply(h, h, out=h)
+    return np.subtract(1.0, h, out=h)
+
+
+def _default_block(net):
+    units = net.batch * net.mask.shape[1] * (1 if net.kind == "shallow" else net.d // 2)
+    return max(max(16, min(256, (1 << 23) // units)), BLOCK_ELEMENTS // units)
+
+
+def _prepare(net, X, y, block=None):
+    """Inputs with a column of ones appended (the bias rides in the matmul), cut into blocks of data points.
+
+    Shallow: X1 (P, d + 1) shared or (B, P, d + 1); tree: the level-0 node inputs (K0, 3, P) or
+    (B, K0, 3, P). Returns (P, [(inputs, targets), ...]) with contiguous blocks."""
+    X = np.asarray(X, net.dtype)
+    y = np.asarray(y, net.dtype)
+    if X.shape[-1] != net.d:
+        raise ValueError(f"X has {X.shape[-1]} columns, the net has d = {net.d}")
+    P = X.shape[-2]
+    X1 = np.concatenate([X, np.ones(X.shape[:-1] + (1,), net.dtype)], axis=-1)
+    if net.kind == "tree":                                                      # (…, K0, 3, P)
+        U = _tree_inputs(X, net.d)
+        X1 = np.concatenate([U, np.ones(U.shape[:-1] + (1,), net.dtype)], axis=-1).swapaxes(-1, -2)
+    block = _default_block(net) if block is None else int(block)
+    if net.kind == "tree":
+        blocks = [(np.ascontiguousarray(X1[..., i:i + block]), np.ascontiguousarray(y[..., i:i + block]))
+                  for i in range(0, P, block)]
+    else:
+        blocks = [(np.ascontiguousarray(X1[..., i:i + block, :]), np.ascontiguousarray(y[..., i:i + block]))
+                  for i in range(0, P, block)]
+    return P, blocks
 
 
 def loss_and_grad(net: Net, X, y, weight_decay: float = 0.0, block: int | None = None):
@@ -243,62 +301,131 @@ def loss_and_grad(net: Net, X, y, weight_decay: float = 0.0, block: int | None =
     The data points are processed in blocks of ``block`` points and the sums accumulated: the same
     full-batch gradient (up to the order of floating-point summation), with a working set that stays in
     cache. Default: about BLOCK_ELEMENTS hidden activations per block for the whole batch (at least 64
-    points); on this machine that made batched training 2-4x faster than one unblocked pass.
+    points).
     """
-    X = np.asarray(X, net.dtype)
-    y = np.asarray(y, net.dtype)
-    P = X.shape[-2]
-    if block is None:
-        units = net.mask.shape[1] * (1 if net.kind == "shallow" else net.d // 2)
-        block = max(64, BLOCK_ELEMENTS // max(1, net.batch * units))
-    if P > block:
-        loss, g = 0.0, None
-        for i in range(0, P, block):
-            Xi, yi = X[..., i:i + block, :], y[..., i:i + block]
-            li, gi = _loss_and_grad_block(net, Xi, yi)
-            w = Xi.shape[-2] / P
-            loss = loss + w * li
-            g = {k: w * v for k, v in gi.items()} if g is None else {k: g[k] + w * gi[k] for k in g}
+    return _loss_and_grad(net, _prepare(net, X, y, block), weight_decay)
+
+
+def _loss_and_grad(net, data, weight_decay=0.0):
+    P, blocks = data
+    if net.kind == "shallow":
+        loss, g = _shallow_loss_and_grad(net, P, blocks)
     else:
-        loss, g = _loss_and_grad_block(net, X, y)
+        loss, g = _tree_loss_and_grad(net, P, blocks)
     if weight_decay:
         for k in _weight_names(net):
             w = net.params[k]
             loss = loss + 0.5 * weight_decay * (w ** 2).reshape(w.shape[0], -1).sum(1)
-            g[k] = g[k] + weight_decay * w
+            g[k] += weight_decay * w
     return loss, g
 
 
-def _loss_and_grad_block(net: Net, X, y):
-    P = X.shape[-2]
-    g = {}
-    if net.kind == "shallow":
-        out, (Z, H, aeff) = _forward_shallow(net, X, keep=True)
-        r = out - y
-        loss = (r ** 2).mean(-1)
-        dout = 2.0 * r / P                                                     # (B, P)
-        g["c"] = dout.sum(-1)
-        g["a"] = np.matmul(dout[:, None, :], H)[:, 0, :] * net.mask
-        dZ = _times_dact(np.einsum("bp,bn->bpn", dout, aeff), Z, H, net.activation)
-        g["b"] = dZ.sum(1)
-        g["W"] = np.matmul(np.swapaxes(dZ, 1, 2), X)                          # (B, N, d)
-    else:
-        out, cache = _forward_tree(net, X, keep=True)
-        r = out - y
-        loss = (r ** 2).mean(-1)
-        dout = (2.0 * r / P)[:, None, :]                                      # (B, 1, P)
-        for lvl in range(net.depth - 1, -1, -1):
-            U, Z, H, aeff = cache[lvl]
-            g[f"c{lvl}"] = dout.sum(-1)
-            g[f"a{lvl}"] = np.matmul(dout[:, :, None, :], H)[:, :, 0, :] * net.mask[:, None, :]
-            dZ = _times_dact(np.einsum("bkp,bkn->bkpn", dout, aeff), Z, H, net.activation)
-            g[f"b{lvl}"] = dZ.sum(2)
-            g[f"W{lvl}"] = np.matmul(np.swapaxes(dZ, 2, 3), U)               # (B, K, n, 2)
+def _shallow_loss_and_grad(net, P, blocks):
+    """One hidden layer, hidden activations laid out (B, N, points) (points innermost: the GEMMs run
+    about twice as fast as with (points, B·N) for K = d + 1 inner products, and the per-member products
+    with dout are contiguous). For a shared X the whole batch is one GEMM [W b] X1ᵀ of B·N rows per block
+    (not B small ones), and one GEMM S X for the W gradient. The output weights are folded in after the
+    sum over data points: S = dout·σ'(z), grad W = a ⊙ (S X), grad b = a ⊙ Σ_p S."""
+    p, dt, kind = net.params, net.dtype, net.activation
+    B, N, d = p["W"].shape
+    Wb = np.concatenate([p["W"], p["b"][:, :, None]], axis=-1)                # (B, N, d + 1)
+    aeff = p["a"] * net.mask
+    c = p["c"]
+    loss = np.zeros(B, dt)
+    gc = np.zeros(B, dt)
+    ga = np.zeros((B, N, 1), dt)
+    gb = np.zeros((B, N), dt)
+    G = np.zeros((B, N, d), dt)
+    scale = 2.0 / P
+    for xb, yb in blocks:
+        Pb = xb.shape[-2]
+        Z = _work("Z", (B, N, Pb), dt)
+        if xb.ndim == 2:                                                      # shared inputs
+            np.matmul(Wb.reshape(B * N, d + 1), xb.T, out=Z.reshape(B * N, Pb))
+        else:
+            np.matmul(Wb, xb.transpose(0, 2, 1), out=Z)
+        _act_(Z, kind)
+        r = np.matmul(aeff[:, None, :], Z)[:, 0, :]                           # (B, Pb)
+        r += c[:, None]
+        r -= yb
+        loss += np.einsum("bp,bp->b", r, r)
+        r *= scale                                                            # dloss/dout
+        gc += r.sum(-1)
+        ga += np.matmul(Z, r[:, :, None])
+        _dact_(Z, kind)
+        Z *= r[:, None, :]                                                    # S = dout·σ'(z)
+        gb += Z.sum(-1)
+        if xb.ndim == 2:
+            G += np.matmul(Z.reshape(B * N, Pb), xb[:, :d]).reshape(B, N, d)
+        else:
+            G += np.matmul(Z, xb[..., :d])
+    G *= aeff[:, :, None]
+    gb *= aeff
+    g = {"W": G, "b": gb, "a": ga[..., 0] * net.mask, "c": gc}
+    return loss / P, {k: g[k] for k in net.params}
+
+
+def _tree_loss_and_grad(net, P, blocks):
+    """Binary tree, the same scheme per level with activations laid out (B, K, n, points): node inputs
+    U1 (B, K, 3, points) carry a row of ones (bias in the matmul), a level's outputs are the next level's
+    input rows, the output weights a are folded in after the sums (grad [W b] = a ⊙ (S U1ᵀ), input
+    gradient (a ⊙ W)ᵀ S, which is already the previous level's dout layout)."""
+    p, dt, kind = net.params, net.dtype, net.activation
+    B, n, depth = net.batch, net.mask.shape[1], net.depth
+    Wb, arow, aWt, c = [], [], [], []
+    for lvl in range(depth):
+        W = p[f"W{lvl}"]
+        Wb.append(np.concatenate([W, p[f"b{lvl}"][..., None]], axis=-1))      # (B, K, n, 3)
+        a = p[f"a{lvl}"] * net.mask[:, None, :]
+        arow.append(a[:, :, None, :])                                          # (B, K, 1, n)
+        aWt.append((W * a[..., None]).swapaxes(-1, -2))                        # (B, K, 2, n)
+        c.append(p[f"c{lvl}"][:, :, None, None])
+    loss = np.zeros(B, dt)
+    gc = [np.zeros(ci.shape[:2], dt) for ci in c]
+    ga = [np.zeros(a.shape[:2] + (n, 1), dt) for a in arow]
+    G = [np.zeros(w.shape, dt) for w in Wb]
+    scale = 2.0 / P
+    for xb, yb in blocks:
+        Pb = xb.shape[-1]
+        U1 = xb                                                                # (K0, 3, Pb) or (B, K0, 3, Pb)
+        Hs, Us = [], []
+        for lvl in range(depth):
+            K = Wb[lvl].shape[1]
+            Z = _work(f"Z{lvl}", (B, K, n, Pb), dt)
+            np.matmul(Wb[lvl], U1, out=Z)
+            _act_(Z, kind)
+            out = _work(f"o{lvl}", (B, K, 1, Pb), dt)
+            np.matmul(arow[lvl], Z, out=out)
+            out += c[lvl]
+            Hs.append(Z)
+            Us.append(U1)
+            if K > 1:
+                U1 = _work(f"U{lvl + 1}", (B, K // 2, 3, Pb), dt)
+                U1[:, :, :2, :] = out.reshape(B, K // 2, 2, Pb)
+                U1[:, :, 2, :] = 1.0
+        r = out[:, :, 0, :]                                                    # (B, 1, Pb)
+        r -= yb[:, None, :] if yb.ndim == 2 else yb
+        loss += np.einsum("bkp,bkp->b", r, r)
+        r *= scale
+        for lvl in range(depth - 1, -1, -1):
+            Z, U1 = Hs[lvl], Us[lvl]
+            gc[lvl] += r.sum(-1)
+            ga[lvl] += np.matmul(Z, r[..., None])                              # (B, K, n, 1)
+            _dact_(Z, kind)
+            Z *= r[:, :, None, :]                                              # S = dout·σ'(z)
+            G[lvl] += np.matmul(Z, U1.swapaxes(-1, -2))                        # (B, K, n, 3)
             if lvl > 0:
-                dU = np.matmul(dZ, net.params[f"W{lvl}"])                     # (B, K, P, 2)
-                B, K = dU.shape[:2]
-                dout = dU.transpose(0, 1, 3, 2).reshape(B, 2 * K, -1)
-    return loss, {k: g[k] for k in net.params}
+                K = Z.shape[1]
+                dU = np.matmul(aWt[lvl], Z, out=_work(f"dU{lvl}", (B, K, 2, Pb), dt))
+                r = dU.reshape(B, 2 * K, Pb)
+    g = {}
+    for lvl in range(depth):
+        a = arow[lvl][:, :, 0, :]
+        g[f"W{lvl}"] = G[lvl][..., :2] * a[..., None]
+        g[f"b{lvl}"] = G[lvl][..., 2] * a
+        g[f"a{lvl}"] = ga[lvl][..., 0] * net.mask[:, None, :]
+        g[f"c{lvl}"] = gc[lvl]
+    return loss / P, {k: g[k] for k in net.params}
 
 
 # ------------------------------------------------------------------ flat views (tests, L-BFGS)
@@ -330,24 +457,49 @@ def train_adam(net: Net, X, y, steps: int, lr: float = 1e-2, *, lr_final: float 
     """
     net = net.copy()
     lr_final = lr / 100 if lr_final is None else lr_final
-    m = {k: np.zeros_like(v) for k, v in net.params.items()}
-    v = {k: np.zeros_like(v) for k, v in net.params.items()}
+    # One flat buffer holds every parameter (net.params are views into it), so the Adam update is a few
+    # whole-buffer operations instead of several per parameter array.
+    names = list(net.params)
+    theta = np.concatenate([net.params[k].ravel() for k in names])
+    net.params = _views(theta, net.params)
+    data = _prepare(net, X, y)
+    m = np.zeros_like(theta)
+    v = np.zeros_like(theta)
+    g = np.empty_like(theta)
+    tmp = np.empty_like(theta)
     b1, b2 = betas
     decay = (lr_final / lr) ** (1.0 / max(steps - 1, 1))
     hist = []
     for t in range(1, steps + 1):
-        loss, g = loss_and_grad(net, X, y, weight_decay)
+        loss, gd = _loss_and_grad(net, data, weight_decay)
+        np.concatenate([gd[k].ravel() for k in names], out=g)
         if record_every and (t - 1) % record_every == 0:
             hist.append(loss)
         step = lr * decay ** (t - 1) * np.sqrt(1 - b2 ** t) / (1 - b1 ** t)
-        for k, p in net.params.items():
-            m[k] *= b1
-            m[k] += (1 - b1) * g[k]
-            v[k] *= b2
-            v[k] += (1 - b2) * g[k] * g[k]
-            p -= step * m[k] / (np.sqrt(v[k]) + eps)
-    hist.append(loss_and_grad(net, X, y, weight_decay)[0])
+        m *= b1                                          # m = b1 m + (1 − b1) g
+        np.multiply(g, 1 - b1, out=tmp)
+        m += tmp
+        v *= b2                                          # v = b2 v + (1 − b2) g²
+        np.multiply(g, g, out=tmp)
+        tmp *= 1 - b2
+        v += tmp
+        np.sqrt(v, out=tmp)                              # θ −= step m / (√v + eps)
+        tmp += eps
+        np.divide(m, tmp, out=tmp)
+        tmp *= step
+        theta -= tmp
+    hist.append(_loss_and_grad(net, data, weight_decay)[0])
+    net.params = {k: w.copy() for k, w in net.params.items()}
     return net, np.array(hist)
+
+
+def _views(flat, like):
+    """Arrays shaped like ``like``'s, views into the 1-D buffer ``flat`` (in ``like``'s order)."""
+    out, i = {}, 0
+    for k, w in like.items():
+        out[k] = flat[i:i + w.size].reshape(w.shape)
+        i += w.size
+    return out
 
 
 def train_lbfgs(net: Net, X, y, maxiter: int = 500, *, weight_decay: float = 0.0):
@@ -359,9 +511,11 @@ def train_lbfgs(net: Net, X, y, maxiter: int = 500, *, weight_decay: float = 0.0
     like = net.params
     shape = flatten(like).shape
 
+    data = _prepare(net, X, y)
+
     def fun(theta):
         net.params = unflatten(theta.reshape(shape), like)
-        loss, g = loss_and_grad(net, X, y, weight_decay)
+        loss, g = _loss_and_grad(net, data, weight_decay)
         return float(loss.sum()), flatten(g).ravel()
 
     res = minimize(fun, flatten(like).ravel(), jac=True, method="L-BFGS-B",
