@@ -261,7 +261,7 @@ def _act_(z, kind):
 def _dact_(h, kind):
     """σ'(z) in place, from h = σ(z)."""
     if kind == "relu":
-        return np.sign(h, out=h)           # h >= 0: 1 where h > 0, else 0
+        return np.greater(h, 0.0, out=h)   # 1 where h > 0, else 0 (np.sign is ~20x slower on float32)
     np.multiply(h, h, out=h)
     return np.subtract(1.0, h, out=h)
 
@@ -324,8 +324,10 @@ def _shallow_loss_and_grad(net, P, blocks):
     """One hidden layer, hidden activations laid out (B, N, points) (points innermost: the GEMMs run
     about twice as fast as with (points, B·N) for K = d + 1 inner products, and the per-member products
     with dout are contiguous). For a shared X the whole batch is one GEMM [W b] X1ᵀ of B·N rows per block
-    (not B small ones), and one GEMM S X for the W gradient. The output weights are folded in after the
-    sum over data points: S = dout·σ'(z), grad W = a ⊙ (S X), grad b = a ⊙ Σ_p S."""
+    (not B small ones). The output weights are folded in after the sum over data points: with
+    S = dout·σ'(z) and X1 = [X 1], grad [W b] = a ⊙ (S X1). For wide layers dout is applied to X1 rather
+    than to the hidden activations (and for tanh σ' = 1 − h² is split as Σ_p dout X1 − (h²)(dout X1)),
+    which saves two passes over the (B, N, points) array."""
     p, dt, kind = net.params, net.dtype, net.activation
     B, N, d = p["W"].shape
     Wb = np.concatenate([p["W"], p["b"][:, :, None]], axis=-1)                # (B, N, d + 1)
@@ -334,8 +336,7 @@ def _shallow_loss_and_grad(net, P, blocks):
     loss = np.zeros(B, dt)
     gc = np.zeros(B, dt)
     ga = np.zeros((B, N, 1), dt)
-    gb = np.zeros((B, N), dt)
-    G = np.zeros((B, N, d), dt)
+    G = np.zeros((B, N, d + 1), dt)                                           # grad [W b] / a
     scale = 2.0 / P
     for xb, yb in blocks:
         Pb = xb.shape[-2]
@@ -352,16 +353,28 @@ def _shallow_loss_and_grad(net, P, blocks):
         r *= scale                                                            # dloss/dout
         gc += r.sum(-1)
         ga += np.matmul(Z, r[:, :, None])
-        _dact_(Z, kind)
-        Z *= r[:, None, :]                                                    # S = dout·σ'(z)
-        gb += Z.sum(-1)
-        if xb.ndim == 2:
-            G += np.matmul(Z.reshape(B * N, Pb), xb[:, :d]).reshape(B, N, d)
-        else:
-            G += np.matmul(Z, xb[..., :d])
+        if N >= 128:
+            # dout multiplies the inputs, not the N times larger hidden activations: Xr[b] = dout[b] ⊙ X1,
+            # one GEMM per member (a Python loop of GEMMs measured faster than np.matmul's stacked one)
+            Xr = np.multiply(xb, r[:, :, None], out=_work("Xr", (B, Pb, d + 1), dt))
+            if kind == "relu":
+                _dact_(Z, kind)
+                for i in range(B):
+                    G[i] += Z[i] @ Xr[i]
+            else:                                                             # σ' = 1 − h²: Σ_p Xr − h² Xr
+                np.multiply(Z, Z, out=Z)
+                G += Xr.sum(1)[:, None, :]
+                for i in range(B):
+                    G[i] -= Z[i] @ Xr[i]
+        else:                                                                 # narrow: S = dout·σ'(z)
+            _dact_(Z, kind)
+            Z *= r[:, None, :]
+            if xb.ndim == 2:
+                G += np.matmul(Z.reshape(B * N, Pb), xb).reshape(B, N, d + 1)
+            else:
+                G += np.matmul(Z, xb)
     G *= aeff[:, :, None]
-    gb *= aeff
-    g = {"W": G, "b": gb, "a": ga[..., 0] * net.mask, "c": gc}
+    g = {"W": G[:, :, :d], "b": G[:, :, d], "a": ga[..., 0] * net.mask, "c": gc}
     return loss / P, {k: g[k] for k in net.params}
 
 
