@@ -47,17 +47,6 @@ def _act(z, kind):
     raise ValueError(f"activation {kind!r} not in {ACTIVATIONS}")
 
 
-def _times_dact(dh, z, h, kind):
-    """dh·σ'(z) in place (h = σ(z))."""
-    if kind == "relu":
-        dh *= (h > 0)
-    else:
-        t = h * h
-        np.subtract(1.0, t, out=t)
-        dh *= t
-    return dh
-
-
 # ------------------------------------------------------------------ the network record
 @dataclass
 class Net:
