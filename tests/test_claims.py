@@ -26,6 +26,9 @@ def test_register_refuses_unknown_kinds_and_unparseable_bounds():
     rec = claims.register("x", statement="s", bound=sp.Symbol("k") ** -2, symbols={"k": "steps"},
                           kind="rate", check=checks.within(3, -1, 1), display=False)
     assert rec["verdict"] == "violated" and rec["bound"] == "k**(-2)"
+    with pytest.raises(ValueError, match="do not survive sympify"):  # 'I' would come back as sqrt(-1)
+        claims.register("x", statement="s", bound=2 * sp.Symbol("I"), symbols={"I": "input factor"},
+                        kind="rate", check=ok, display=False)
 
 
 def test_committed_report_is_what_the_committed_notebooks_register(committed):

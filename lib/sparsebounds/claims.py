@@ -39,8 +39,13 @@ def register(id: str, *, statement: str, bound, symbols: dict, kind: str, check:
     if not isinstance(check, Check):
         raise TypeError("check must be a sparsebounds.checks.Check")
     text = sp.sstr(bound) if isinstance(bound, sp.Basic) else str(bound)
-    parsed = sp.sympify(text)  # what we write must parse back
+    parsed = sp.sympify(text)  # what we write must parse back, to the same symbols
+    if isinstance(parsed, (tuple, list)):
+        parsed = sp.Tuple(*parsed)
     free = {str(x) for x in getattr(parsed, "free_symbols", set())}
+    if isinstance(bound, sp.Basic) and {str(x) for x in bound.free_symbols} != free:
+        raise ValueError(f"claim {id!r}: the bound's symbols {sorted(str(x) for x in bound.free_symbols)} do not "
+                         f"survive sympify (SymPy reads names like I, E, S, N, Q, O as its own objects): rename them")
     if not free <= {str(k) for k in symbols}:
         raise ValueError(f"claim {id!r}: explain the symbols {sorted(free - set(map(str, symbols)))} in `symbols`")
     record = ClaimRecord(id=id, statement=statement, bound=text,
