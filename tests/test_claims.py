@@ -52,3 +52,10 @@ def test_violated_claims_carry_an_explanation(committed):
     for c in committed:
         if c["verdict"] == "violated":
             assert len(c.get("note", "")) > 40, f"{c['id']} is violated without a note saying why"
+
+
+def test_readme_explains_exactly_the_violated_claims(committed):
+    status = README.read_text().split("## Status of the claims", 1)[1].split("\n## ", 1)[0]
+    violated = {c["id"] for c in committed if c["verdict"] == "violated"}
+    named = {c["id"] for c in committed if f"`{c['id']}`" in status}
+    assert violated <= named, f"README's status section does not explain {violated - named}"

@@ -334,9 +334,11 @@ def run(names: list[str], profile: str = "default", jobs: int | None = None,
     all_nbs = sorted(nb_dir.glob("[0-9][0-9]_*.ipynb"))
     claim_list = claims_mod.collect(all_nbs)
     claims_mod.write_reports(claim_list, fig_dir)
-    if committed:
-        update_readme_table(claims_mod.markdown_table(claim_list))
     violated = [c["id"] for c in claim_list if c["verdict"] != "holds"]
+    if committed:
+        summary = (f"**{len(claim_list)} claims in {len({c['notebook'] for c in claim_list})} notebooks: "
+                   f"{len(claim_list) - len(violated)} hold, {len(violated)} violated.**")
+        update_readme_table(summary + "\n\n" + claims_mod.markdown_table(claim_list))
     print(f"wall time {time.perf_counter() - t0:.1f} s; "
           f"{len(claim_list)} claims, {len(claim_list) - len(violated)} hold, {len(violated)} violated"
           f" -> {_rel(fig_dir / 'claims.md')}")
