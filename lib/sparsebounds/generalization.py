@@ -78,6 +78,24 @@ def _unit_mask(net):
     return net.mask.astype(float)
 
 
+def _level_terms(net: "nw.Net", augment: bool):
+    """Per level l, two (B, K_l) arrays: the squared norm of each node's weights on its inputs (level 0:
+    ‖W‖²; level l ≥ 1: Σ W[r,c]²·‖a_c‖² over the children's output weights) and of its weights on the
+    constants (level 0: ‖b‖²; level l ≥ 1: ‖s‖² with s_r = Σ_c W[r,c]·c_c + b_r)."""
+    p, u = net.params, _unit_mask(net)
+    if not augment:
+        _check_bias_free(net)
+    for lvl in range(net.depth):
+        W, b = p[f"W{lvl}"] * u[:, None, :, None], p[f"b{lvl}"] * u[:, None, :]
+        if lvl == 0:
+            yield (W ** 2).sum((2, 3)), (b ** 2).sum(2)
+        else:
+            B, K = W.shape[:2]
+            a2 = ((p[f"a{lvl - 1}"] * u[:, None, :]) ** 2).sum(-1).reshape(B, K, 2)   # ‖a_c‖² per child
+            s = np.einsum("bkrc,bkc->bkr", W, p[f"c{lvl - 1}"].reshape(B, K, 2), optimize=True) + b
+            yield np.einsum("bkrc,bkc->bk", W ** 2, a2, optimize=True), ((s * u[:, None, :]) ** 2).sum(-1)
+
+
 def tree_node_sqnorms(net: "nw.Net", augment: bool = True) -> tuple[list[np.ndarray], np.ndarray]:
     """Squared Frobenius norms of each node's augmented weight matrix, per level: list of (B, K_l); and
     the output weights' norm ‖(a_root, c_root)‖, shape (B,).
@@ -89,25 +107,10 @@ def tree_node_sqnorms(net: "nw.Net", augment: bool = True) -> tuple[list[np.ndar
     Masked (inactive) units are dropped: their outgoing weight is zero. ``augment=False`` (bias-free
     nets only, see :func:`strip_biases`) leaves out the constant units.
     """
-    p, u = net.params, _unit_mask(net)
     e = 1.0 if augment else 0.0
-    if not augment:
-        _check_bias_free(net)
-    out = []
-    for lvl in range(net.depth):
-        W, b = p[f"W{lvl}"] * u[:, None, :, None], p[f"b{lvl}"] * u[:, None, :]
-        if lvl == 0:
-            sq = (W ** 2).sum((2, 3)) + (b ** 2).sum(2) + e
-        else:
-            a_prev = p[f"a{lvl - 1}"] * u[:, None, :]                     # (B, 2K, n)
-            c_prev = p[f"c{lvl - 1}"]                                     # (B, 2K)
-            B, K = W.shape[:2]
-            a2 = (a_prev ** 2).sum(-1).reshape(B, K, 2)                  # ‖a_c‖² per child
-            cc = c_prev.reshape(B, K, 2)
-            s = np.einsum("bkrc,bkc->bkr", W, cc, optimize=True) + b        # (B, K, n)
-            s = s * u[:, None, :]
-            sq = np.einsum("bkrc,bkc->bk", W ** 2, a2, optimize=True) + (s ** 2).sum(-1) / 2 + e / 2
-        out.append(sq)
+    out = [w2 + s2 + e if lvl == 0 else w2 + s2 / 2 + e / 2
+           for lvl, (w2, s2) in enumerate(_level_terms(net, augment))]
+    p, u = net.params, _unit_mask(net)
     lvl = net.depth - 1
     a_root = p[f"a{lvl}"][:, 0, :] * u
     outnorm = np.sqrt((a_root ** 2).sum(-1) + p[f"c{lvl}"][:, 0] ** 2)
@@ -117,24 +120,8 @@ def tree_node_sqnorms(net: "nw.Net", augment: bool = True) -> tuple[list[np.ndar
 def tree_dense_layer_sqnorms(net: "nw.Net", augment: bool = True) -> list[np.ndarray]:
     """‖T_l‖_F² of the full layer matrices of the same tree with one constant unit per layer, (B,) each:
     Σ_j (‖V_j‖² + ‖s_j‖²) + 1 (the bias sits on the single constant, unsplit; +1 carries the constant)."""
-    p, u = net.params, _unit_mask(net)
     e = 1.0 if augment else 0.0
-    if not augment:
-        _check_bias_free(net)
-    out = []
-    for lvl in range(net.depth):
-        W, b = p[f"W{lvl}"] * u[:, None, :, None], p[f"b{lvl}"] * u[:, None, :]
-        if lvl == 0:
-            sq = (W ** 2).sum((1, 2, 3)) + (b ** 2).sum((1, 2)) + e
-        else:
-            a_prev = p[f"a{lvl - 1}"] * u[:, None, :]
-            B, K = W.shape[:2]
-            a2 = (a_prev ** 2).sum(-1).reshape(B, K, 2)
-            s = (np.einsum("bkrc,bkc->bkr", W, p[f"c{lvl - 1}"].reshape(B, K, 2), optimize=True) + b)
-            s = s * u[:, None, :]
-            sq = np.einsum("bkrc,bkc->b", W ** 2, a2, optimize=True) + (s ** 2).sum((1, 2)) + e
-        out.append(sq)
-    return out
+    return [(w2 + s2).sum(1) + e for w2, s2 in _level_terms(net, augment)]
 
 
 def tree_augmented_matrices(net: "nw.Net", member: int) -> list[np.ndarray]:
