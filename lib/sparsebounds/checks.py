@@ -3,12 +3,18 @@
 Every function returns a :class:`Check`: ``holds`` (bool) and ``evidence`` (plain numbers, JSON-ready)
 holding the computed value beside the theoretical one. Checks are pure functions of arrays, so the tests
 can feed them the same data with a deliberately wrong bound and assert that they reject it.
+
+Numbers in the evidence carry 6 significant digits, and values below :data:`ROUNDOFF` (what double
+precision can resolve on an O(1) scale) are recorded as the string ``"below 1e-12"``: round-off differs
+from machine to machine and is not a result.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
 import numpy as np
+
+ROUNDOFF = 1e-12
 
 
 @dataclass(frozen=True)
@@ -20,12 +26,24 @@ class Check:
         return all_of(self, other)
 
 
-def num(x):
-    """A JSON-friendly float (rounded to 6 significant digits so committed outputs stay stable)."""
+def num(x, *, floor: float | None = None):
+    """A JSON-friendly float rounded to 6 significant digits; with ``floor``, magnitudes below it become
+    the string ``"below <floor>"`` (use it for quantities that are round-off when the claim holds)."""
     x = float(x)
     if not np.isfinite(x):
         return str(x)
+    if floor is not None and abs(x) < floor:
+        return f"below {floor:g}"
     return float(f"{x:.6g}")
+
+
+def _worst(values, pick, floor: float | None):
+    """(value, index) of the worst point, the index dropped when the value is at round-off (arbitrary)."""
+    i = int(pick(values))
+    v = values.flat[i]
+    if floor is not None and np.isfinite(v) and abs(v) < floor:
+        return num(v, floor=floor), {}
+    return num(v), {"at_index": i}
 
 
 def below(observed, bound, *, rtol: float = 1e-9, label: str = "") -> Check:
@@ -36,12 +54,11 @@ def below(observed, bound, *, rtol: float = 1e-9, label: str = "") -> Check:
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = obs / bnd
     ok = obs <= bnd * (1 + rtol) + np.finfo(float).tiny
-    worst = int(np.nanargmax(ratio))
+    worst, where = _worst(ratio, np.nanargmax, ROUNDOFF)
     return Check(bool(ok.all()), {
         "test": "observed <= bound" + (f" ({label})" if label else ""),
         "points": int(obs.size), "violations": int((~ok).sum()),
-        "max_ratio_observed_over_bound": num(ratio.flat[worst]),
-        "at_index": int(worst), "rtol": rtol})
+        "max_ratio_observed_over_bound": worst, **where, "rtol": rtol})
 
 
 def above(observed, bound, *, rtol: float = 1e-9, label: str = "") -> Check:
@@ -52,25 +69,25 @@ def above(observed, bound, *, rtol: float = 1e-9, label: str = "") -> Check:
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = obs / bnd
     ok = obs >= bnd * (1 - rtol)
-    worst = int(np.nanargmin(ratio))
+    worst, where = _worst(ratio, np.nanargmin, None)
     return Check(bool(ok.all()), {
         "test": "observed >= bound" + (f" ({label})" if label else ""),
         "points": int(obs.size), "violations": int((~ok).sum()),
-        "min_ratio_observed_over_bound": num(ratio.flat[worst]),
-        "at_index": int(worst), "rtol": rtol})
+        "min_ratio_observed_over_bound": worst, **where, "rtol": rtol})
 
 
 def close(observed, expected, *, rtol: float, label: str = "") -> Check:
-    """Tight / exact claim: ``|observed - expected| <= rtol * |expected|`` at every point."""
+    """Tight / exact claim: ``|observed - expected| <= rtol * |expected|`` at every point.
+
+    A largest relative error below ``ROUNDOFF`` is recorded as ``"below 1e-12"``."""
     obs, exp = np.broadcast_arrays(np.asarray(observed, float), np.asarray(expected, float))
     if obs.size == 0:
         raise ValueError("close(): no points to check")
     rel = np.abs(obs - exp) / np.maximum(np.abs(exp), np.finfo(float).tiny)
-    worst = int(np.nanargmax(rel))
+    worst, where = _worst(rel, np.nanargmax, ROUNDOFF)
     return Check(bool((rel <= rtol).all()), {
         "test": "observed == expected" + (f" ({label})" if label else ""),
-        "points": int(obs.size), "max_relative_error": num(rel.flat[worst]),
-        "at_index": int(worst), "rtol": rtol})
+        "points": int(obs.size), "max_relative_error": worst, **where, "rtol": rtol})
 
 
 def within(value: float, low: float, high: float, *, label: str = "") -> Check:
@@ -87,37 +104,100 @@ def loglog_slope(x, y) -> float:
     return float(np.polyfit(lx, ly, 1)[0])
 
 
-def slope_ci(x, y, predicted: float, *, n_boot: int = 2000, level: float = 0.95, seed: int = 0,
-             label: str = "") -> Check:
-    """Rate claim: the predicted log-log exponent lies in a bootstrap interval of the fitted one.
+def local_slopes(x, y) -> np.ndarray:
+    """Slopes of log y against log x between successive levels: (..., J) -> (..., J - 1)."""
+    lx, ly = np.log(np.asarray(x, float)), np.log(np.asarray(y, float))
+    return np.diff(ly, axis=-1) / np.diff(lx)
 
-    ``y`` of shape (n_points,) is resampled over points (pairs); ``y`` of shape (n_seeds, n_points) is
-    resampled over seeds (rows), the slope fitted to the mean of log y over the drawn rows.
-    """
-    x = np.asarray(x, float)
-    y = np.asarray(y, float)
-    if np.any(x <= 0) or np.any(y <= 0):
-        raise ValueError("slope_ci(): x and y must be positive for a log-log fit")
-    rng = np.random.default_rng(seed)
-    lx, ly = np.log(x), np.log(y)
-    if ly.ndim == 1:
-        fitted = np.polyfit(lx, ly, 1)[0]
-        idx = rng.integers(0, lx.size, size=(n_boot, lx.size))
-        bx, by = lx[idx], ly[idx]
+
+def _rate_statistics(lx, ly, predicted: float, next_order: float | None):
+    """For one curve ly(lx) (mean log error per level): local slopes, the extrapolated limit of the slope,
+    and the held-out prediction of the last level with the exponent fixed at ``predicted``."""
+    s = np.diff(ly) / np.diff(lx)
+    if next_order is None:
+        limit = np.polyfit(lx, ly, 1)[0]              # the power law is taken to hold over the whole range
+        r = 1.0
     else:
-        fitted = np.polyfit(lx, ly.mean(axis=0), 1)[0]
-        rows = rng.integers(0, ly.shape[0], size=(n_boot, ly.shape[0]))
-        by = ly[rows].mean(axis=1)
-        bx = np.broadcast_to(lx, by.shape)
-    bxm = bx - bx.mean(axis=1, keepdims=True)
-    denom = (bxm ** 2).sum(axis=1)
-    good = denom > 0
-    slopes = (bxm * (by - by.mean(axis=1, keepdims=True))).sum(axis=1)[good] / denom[good]
-    lo, hi = np.quantile(slopes, [(1 - level) / 2, (1 + level) / 2])
-    return Check(bool(lo <= predicted <= hi), {
-        "test": f"predicted slope in {int(level * 100)}% bootstrap interval" + (f" ({label})" if label else ""),
-        "fitted_slope": num(fitted), "ci_low": num(lo), "ci_high": num(hi),
-        "predicted_slope": num(predicted), "n_boot": n_boot})
+        r = float(np.exp(-next_order * (lx[-1] - lx[-2])))   # deviations shrink by r per level
+        limit = s[-1] + (s[-1] - s[-2]) * r / (1 - r)        # Richardson: s_j = s_inf + c r^j
+    # out of sample: fit log E = a + p log N (+ b N^-q) on all but the last level, predict the last one
+    cols = [np.ones_like(lx[:-1])] + ([np.exp(-next_order * lx[:-1])] if next_order is not None else [])
+    coef, *_ = np.linalg.lstsq(np.stack(cols, 1), ly[:-1] - predicted * lx[:-1], rcond=None)
+    last = [1.0] + ([np.exp(-next_order * lx[-1])] if next_order is not None else [])
+    pred_last = predicted * lx[-1] + float(np.dot(coef, last))
+    return s, float(limit), r, float(pred_last)
+
+
+def asymptotic_rate(sizes, errors, predicted: float, *, alternatives, next_order: float | None = None,
+                    n_boot: int = 1000, seed: int = 0, label: str = "") -> Check:
+    """Rate claim ``E ~ C N^p`` as N grows, tested the way an asymptotic statement can be tested on a finite
+    sequence of levels ``sizes`` (increasing; geometric when ``next_order`` is given).
+
+    ``errors``: (J,) or (R, J) — R replicates (targets, seeds, data sets); the curve is the mean of log E.
+    ``alternatives``: the plausible wrong exponents. The tolerance is fixed by the theory alone:
+    tau = 1/4 of the distance from ``predicted`` to the nearest alternative, widened only by twice the
+    bootstrap standard error (over replicates) of the estimate. ``next_order`` q: the predicted order of
+    the next term, E = C N^p (1 + b N^-q + ...), so that local slopes approach p with deviations shrinking
+    by r = (N_{j+1}/N_j)^-q per level (None: the law is taken to hold over the range, no extrapolation).
+
+    Holds when all three hold:
+    1. limit: the extrapolated slope (Richardson on the last two local slopes; the least-squares slope when
+       ``next_order`` is None) is within tau + 2 se of p;
+    2. convergence: each local slope's deviation from p is at most 2r times the previous one (r = 1 when
+       ``next_order`` is None), up to noise (2 se, plus tau/4: slopes already that close count as arrived);
+    3. out of sample: with p fixed, a fit on all levels but the last predicts the last level's log error
+       closer to the observation than half the distance to the prediction made with the nearest alternative.
+    """
+    N = np.asarray(sizes, float)
+    E = np.asarray(errors, float)
+    if E.ndim == 1:
+        E = E[None, :]
+    if N.ndim != 1 or E.shape[1] != N.size or N.size < 3:
+        raise ValueError("asymptotic_rate(): need sizes (J,) and errors (J,) or (R, J) with J >= 3 levels")
+    if np.any(N <= 0) or np.any(E <= 0) or np.any(np.diff(N) <= 0):
+        raise ValueError("asymptotic_rate(): sizes must be positive and increasing, errors positive")
+    if next_order is not None and not np.allclose(np.diff(np.log(N)), np.log(N[1] / N[0]), rtol=1e-6):
+        raise ValueError("asymptotic_rate(): levels must be geometric when next_order is given")
+    alts = [float(a) for a in alternatives]
+    if not alts or any(np.isclose(a, predicted) for a in alts):
+        raise ValueError("asymptotic_rate(): give the wrong alternatives, none equal to the prediction")
+    nearest = min(alts, key=lambda a: abs(a - predicted))
+    tau = abs(nearest - predicted) / 4
+
+    lx, LY = np.log(N), np.log(E)
+    s, limit, r, pred = _rate_statistics(lx, LY.mean(0), predicted, next_order)
+    _, _, _, pred_alt = _rate_statistics(lx, LY.mean(0), nearest, next_order)
+    # bootstrap over replicates: standard errors of the limit and of the local slopes
+    if E.shape[0] > 1:
+        rng = np.random.default_rng(seed)
+        rows = rng.integers(0, E.shape[0], size=(n_boot, E.shape[0]))
+        boot = [_rate_statistics(lx, LY[r_].mean(0), predicted, next_order) for r_ in rows]
+        se_limit = float(np.std([b[1] for b in boot], ddof=1))
+        se_s = np.std(np.array([b[0] for b in boot]), axis=0, ddof=1)
+        se_pred = float(np.std([b[3] for b in boot], ddof=1))
+    else:
+        se_limit, se_s, se_pred = 0.0, np.zeros_like(s), 0.0
+
+    limit_ok = abs(limit - predicted) <= tau + 2 * se_limit
+    dev = s - predicted
+    shrink = 2 * r
+    noise = 2 * np.hypot(se_s[1:], se_s[:-1]) + tau / 4
+    conv_ok = bool(np.all(np.abs(dev[1:]) <= shrink * np.abs(dev[:-1]) + noise))
+    obs_last = float(LY[:, -1].mean())
+    band = abs(pred - pred_alt) / 2
+    pred_ok = abs(obs_last - pred) <= band + 2 * se_pred
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratios = dev[1:] / dev[:-1]
+    return Check(bool(limit_ok and conv_ok and pred_ok), {
+        "test": "asymptotic exponent: extrapolated limit, shrinking local-slope deviations, held-out level"
+                + (f" ({label})" if label else ""),
+        "predicted_slope": num(predicted), "nearest_alternative": num(nearest), "tolerance": num(tau),
+        "local_slopes": [num(v) for v in s],
+        "deviation_ratios": [num(v) for v in ratios], "predicted_ratio": num(r) if next_order is not None else "none (law taken to hold over the range)",
+        "limit": num(limit), "limit_se": num(se_limit),
+        "limit_ok": bool(limit_ok), "convergence_ok": conv_ok,
+        "held_out_log_error": num(obs_last - pred), "held_out_band": num(band + 2 * se_pred),
+        "held_out_ok": bool(pred_ok), "replicates": int(E.shape[0])})
 
 
 def all_of(*checks: Check) -> Check:

@@ -30,6 +30,13 @@ def style() -> None:
         "svg.hashsalt": "sparsebounds", "image.cmap": "viridis"})
 
 
+def roundoff(x: float, floor: float = 1e-12, fmt: str = ".2g") -> str:
+    """Format a quantity that is round-off when the claim holds: 'below 1e-12' rather than '2.7e-16' (the
+    digits of round-off differ from machine to machine and mean nothing)."""
+    x = float(x)
+    return f"below {floor:g}" if abs(x) < floor else format(x, fmt)
+
+
 def save_figure(fig, name: str):
     """Save ``fig`` as ``<figure_dir>/<name>.png`` deterministically, close it, return it for display.
 
