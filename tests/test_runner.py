@@ -78,10 +78,13 @@ def test_stream_chunks_are_coalesced():
 
 
 # ---------------------------------------------------------------- execution (starts kernels: a few seconds)
-FIG = ("import matplotlib.pyplot as plt\nfrom sparsebounds import output, claims, checks\nprint(hash('str hashes vary unless the seed is fixed'))\n"
-       "fig, ax = plt.subplots(); ax.plot([0, 1], [0, n * scale])\n"
+FIG = ("import os\nimport matplotlib.pyplot as plt\nfrom sparsebounds import output, claims, checks\n"
+       "print(hash('str hashes vary unless the seed is fixed'))\n"
+       "eps = float(os.environ.get('TOY_EPS', '0'))  # how far this 'machine' moves the result\n"
+       "value = (1 / 3) * (1 + eps)\nprint(f'value {value:.6f}')\n"
+       "fig, ax = plt.subplots(); ax.semilogy([0, 1, 2], [1, value, 1e-15 * (1 + 1e3 * eps)])\n"
        "claims.register('toy', statement='s', bound='n*scale', symbols={'n': 'count', 'scale': 'factor'}, kind='upper bound',"
-       " check=checks.below([1.0], [n * scale]))\n"
+       " check=checks.below([value], [n * scale]), evidence_class='test', rejects={'a tenth': checks.below([value], [n * scale / 10])})\n"
        "output.save_figure(fig, '98_toy')")
 
 
@@ -101,12 +104,51 @@ def test_success_installs_notebook_and_figure_and_rerun_is_byte_identical(tmp_pa
     assert "98_toy" in capsys.readouterr().out
 
 
-def test_violated_claim_exits_nonzero_after_writing(tmp_path):
-    src = _nb(tmp_path, "98_toy.ipynb", FIG.replace("checks.below([1.0]", "checks.below([9.0]"))
+def _tree(root: Path) -> dict:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_rerun_on_another_machine_keeps_committed_bytes_unless_a_result_moved(tmp_path, capsys, monkeypatch):
+    src = _nb(tmp_path, "98_toy.ipynb", FIG)
+    out = tmp_path / "out"
+    assert runner.run([str(src)], out=out) == 0
+    committed = _tree(out)
+    # round-off noise (what another CPU gives): every committed byte is kept
+    monkeypatch.setenv("TOY_EPS", "1e-13")
+    capsys.readouterr()
+    assert runner.run([str(src)], out=out) == 0
+    assert _tree(out) == committed
+    assert "same results, committed files kept" in capsys.readouterr().out
+    # a result that moved by 1 %: installed, and the runner names what moved
+    monkeypatch.setenv("TOY_EPS", "0.01")
+    assert runner.run([str(src)], out=out) == 0
+    report = capsys.readouterr().out
+    after = _tree(out)
+    assert after["notebooks/98_toy.ipynb"] != committed["notebooks/98_toy.ipynb"]
+    assert after["figures/98_toy.png"] != committed["figures/98_toy.png"]
+    assert "0.333333 -> 0.336667" in report and "98_toy axes 0 item 0" in report
+    assert "claim toy: evidence.max_ratio_observed_over_bound" in report or "max_ratio" in report
+
+
+def test_surprising_verdict_exits_nonzero_after_writing(tmp_path, capsys):
+    src = _nb(tmp_path, "98_toy.ipynb", FIG.replace("checks.below([value]", "checks.below([9 * value]", 1))
     out = tmp_path / "out"
     assert runner.run([str(src)], out=out) == 1
     claims = json.loads((out / "figures" / "claims.json").read_text())["claims"]
     assert claims[0]["verdict"] == "violated" and (out / "figures" / "98_toy.png").exists()
+    assert "toy: expected holds, got violated" in capsys.readouterr().err
+
+
+def test_expected_violation_exits_zero_and_a_fixed_one_is_a_surprise(tmp_path, capsys):
+    expect = ", expected='violated', expected_reason='a known finding, written up in the notebook')"
+    body = FIG.replace("checks.below([value]", "checks.below([9 * value]", 1).replace(
+        "[n * scale / 10])})", "[n * scale / 10])}" + expect)
+    out = tmp_path / "out"
+    assert runner.run([str(_nb(tmp_path, "98_toy.ipynb", body))], out=out) == 0
+    assert "1 violated as expected" in capsys.readouterr().out
+    fixed = FIG.replace("[n * scale / 10])})", "[n * scale / 10])}" + expect)
+    assert runner.run([str(_nb(tmp_path, "98_toy.ipynb", fixed))], out=out) == 1
+    assert "toy: expected violated, got holds" in capsys.readouterr().err
 
 
 def test_failure_leaves_previous_outputs_untouched_and_names_the_cell(tmp_path, capsys):

@@ -21,6 +21,7 @@ collects them from the notebooks into ``figures/claims.json`` and ``figures/clai
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import sympy as sp
@@ -242,6 +243,9 @@ def write_reports(claims: list[dict], folder: Path) -> None:
                 md.append(f"  - {label}: {c[key]}")
         md.append(f"  - evidence: {_evidence_summary(c['evidence'])}")
     for name, text in (("claims.json", body), ("claims.md", "\n".join(md) + "\n")):
-        tmp = folder / (name + ".tmp")
+        path = folder / name
+        if path.exists() and path.read_text() == text:
+            continue                                   # same content: keep the file untouched
+        tmp = folder / f"{name}.{os.getpid()}.tmp"
         tmp.write_text(text)
-        tmp.replace(folder / name)
+        tmp.replace(path)

@@ -5,6 +5,7 @@ the whole notebook succeeded; opened by hand in Jupyter, figures go straight to 
 """
 from __future__ import annotations
 
+import base64
 import io
 import os
 from pathlib import Path
@@ -37,23 +38,44 @@ def roundoff(x: float, floor: float = 1e-12, fmt: str = ".2g") -> str:
     return f"below {floor:g}" if abs(x) < floor else format(x, fmt)
 
 
+class SavedFigure:
+    """What :func:`save_figure` returns: displays as the PNG, tagged with the figure's name so that the runner
+    can tell an embedded figure from its file (see ``equivalence.output_differences``)."""
+
+    def __init__(self, name: str, png: bytes):
+        self.name, self.png = name, png
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        from .equivalence import FIGURE_KEY
+        return ({"image/png": base64.b64encode(self.png).decode("ascii"), "text/plain": f"<figure {self.name}>"},
+                {FIGURE_KEY: self.name})
+
+    def __repr__(self):
+        return f"<figure {self.name}>"
+
+
 def save_figure(fig, name: str):
-    """Save ``fig`` as ``<figure_dir>/<name>.png`` deterministically, close it, return it for display.
+    """Save ``fig`` as ``<figure_dir>/<name>.png``, with its plotted data in ``<figure_dir>/data/<name>.json``
+    (what "the same figure" is compared on), close it, and return it for display.
 
     ``name`` starts with the notebook's two-digit number (``01_gap_vs_k``): the runner owns figures by
     that prefix and removes the ones a notebook no longer makes.
     """
-    from IPython.display import Image
     import matplotlib.pyplot as plt
+
+    from .equivalence import figure_data, write_figure_data
 
     if not name or "/" in name or name.endswith(".png"):
         raise ValueError(f"figure name {name!r}: give a bare name like '01_gap_vs_k'")
+    data = figure_data(fig)
     buf = io.BytesIO()
     fig.savefig(buf, format="png", metadata={"Software": None}, bbox_inches="tight")
     plt.close(fig)
-    data = buf.getvalue()
-    path = figure_dir() / f"{name}.png"
+    png = buf.getvalue()
+    folder = figure_dir()
+    write_figure_data(data, folder / "data" / f"{name}.json")
+    path = folder / f"{name}.png"
     tmp = path.with_suffix(".png.tmp")
-    tmp.write_bytes(data)
+    tmp.write_bytes(png)
     os.replace(tmp, path)
-    return Image(data=data, format="png")
+    return SavedFigure(name, png)

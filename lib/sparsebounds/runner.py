@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import claims as claims_mod
+from . import equivalence as eq
 from .output import FIGURES_ENV, REPO_ROOT
 
 NOTEBOOKS = REPO_ROOT / "notebooks"
@@ -41,6 +42,7 @@ BLAS_THREADS = 1
 # printed derivations are the same on every run.
 KERNEL_ENV = {"PYTHONHASHSEED": "0"}
 CELL_TIMEOUT = 900  # seconds; a hung cell is named rather than waited on forever
+MAX_MOVED_SHOWN = 12  # changes listed per notebook
 
 
 class ParameterError(ValueError):
@@ -217,29 +219,62 @@ def _execute(path: str, params: dict, stage: str, blas_threads: int) -> dict:
         log.close()
     result["seconds"] = time.perf_counter() - t0
     if result["ok"]:
-        nb = normalize(json.loads(out.read_text()))
-        out.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n")
+        out.write_text(_dump(normalize(json.loads(out.read_text()))))
     return result
 
 
 # ------------------------------------------------------------------ orchestration (main process)
-def _install(result: dict, nb_dir: Path, fig_dir: Path) -> list[str]:
-    """Move a successful notebook and its figures into place by rename; drop its stale figures."""
+def _dump(nb: dict) -> str:
+    return json.dumps(nb, indent=1, ensure_ascii=False) + "\n"
+
+
+def _install(result: dict, nb_dir: Path, fig_dir: Path) -> tuple[list[str], list[str]]:
+    """Move a successful notebook and its figures into place, keeping every committed file whose content
+    is equivalent to the new one (``equivalence``); drop the notebook's stale figures.
+    Returns (figures made, what moved)."""
     stage = Path(result["stage"])
     name = Path(result["path"]).name
     prefix = name.split("_")[0] + "_"
-    made = sorted(p.name for p in (stage / "figures").glob("*") if p.is_file())
+    made = sorted(p.name for p in (stage / "figures").glob("*.png"))
     nb_dir.mkdir(parents=True, exist_ok=True)
-    fig_dir.mkdir(parents=True, exist_ok=True)
+    (fig_dir / "data").mkdir(parents=True, exist_ok=True)
+    moved, same = [], {}
     for fname in made:
+        fig = fname[:-len(".png")]
         if not fname.startswith(prefix):
             print(f"  warning: {name} wrote figure {fname!r}, whose name does not start with {prefix!r}")
-        os.replace(stage / "figures" / fname, fig_dir / fname)
+        new_data = eq.read_figure_data(stage / "figures" / "data" / f"{fig}.json")
+        old_data = eq.read_figure_data(fig_dir / "data" / f"{fig}.json")
+        if new_data is None:
+            diffs = [f"{fig}: saved without its data (use output.save_figure)"]
+        elif old_data is None or not (fig_dir / fname).exists():
+            diffs = [f"{fig}: new figure"]
+        else:
+            diffs = eq.figure_differences(old_data, new_data, fig)
+        same[fig] = not diffs
+        if diffs:
+            moved += diffs
+            if new_data is not None:
+                os.replace(stage / "figures" / "data" / f"{fig}.json", fig_dir / "data" / f"{fig}.json")
+            os.replace(stage / "figures" / fname, fig_dir / fname)
     for old in fig_dir.glob(prefix + "*.png"):
         if old.name not in made:
             old.unlink()
-    os.replace(stage / name, nb_dir / name)
-    return made
+            (fig_dir / "data" / (old.stem + ".json")).unlink(missing_ok=True)
+            moved.append(f"{old.stem}: no longer made, removed")
+    new_nb = json.loads((stage / name).read_text())
+    target = nb_dir / name
+    if target.exists():
+        merged, nb_moved = eq.merge_notebook(json.loads(target.read_text()), new_nb, same)
+        moved += nb_moved
+    else:
+        merged = new_nb
+        moved.append(f"{name}: new notebook")
+    text = _dump(merged)
+    if not target.exists() or target.read_text() != text:
+        (stage / name).write_text(text)
+        os.replace(stage / name, target)
+    return made, moved
 
 
 def update_readme_table(table: str, readme: Path = README) -> None:
@@ -323,10 +358,16 @@ def run(names: list[str], profile: str = "default", jobs: int | None = None,
             if res.get("stderr", "").strip():
                 print(f"  {path.stem} (kernel stderr):\n    " + res["stderr"].strip().replace("\n", "\n    "))
             if res["ok"]:
-                made = _install(res, nb_dir, fig_dir)
+                made, moved = _install(res, nb_dir, fig_dir)
                 n_claims = len(claims_mod.from_notebook(nb_dir / path.name))
                 print(f"[{i}/{len(notebooks)}] {path.stem:<45} ok      {res['seconds']:6.1f} s  "
-                      f"({n_claims} claims, {len(made)} figures)", flush=True)
+                      f"({n_claims} claims, {len(made)} figures) "
+                      + ("same results, committed files kept" if not moved else f"{len(moved)} change(s):"),
+                      flush=True)
+                for m in moved[:MAX_MOVED_SHOWN]:
+                    print(f"      {m}")
+                if len(moved) > MAX_MOVED_SHOWN:
+                    print(f"      ... and {len(moved) - MAX_MOVED_SHOWN} more")
             else:
                 kept = BUILD / "failed" / path.name
                 kept.parent.mkdir(parents=True, exist_ok=True)
