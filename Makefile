@@ -1,16 +1,18 @@
 # Two commands do everything on a fresh clone: `make figures` and `make test`.
+# Python 3.11-3.13 (CI tests 3.11); another one: make test PY=/path/to/python3.13
 PY      ?= python3
 VENV    := .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
+LOCK    := requirements.lock
 ARGS    ?=
 
-.PHONY: figures test full bench claims clean-figures
+.PHONY: figures test full bench claims clean-figures canary lock
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(LOCK)
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -c $(LOCK) -e '.[test]'
 	touch $(STAMP)
 
 figures: $(STAMP)          ## execute every notebook, regenerate figures/ and the claims report
@@ -28,5 +30,12 @@ bench: $(STAMP)            ## performance numbers (printed, never asserted)
 claims: $(STAMP)
 	$(BIN)/python -m sparsebounds claims
 
+canary:                    ## newest versions the ranges allow, in a scratch clone: what moved (exit 1 only on a changed verdict or a crash)
+	$(PY) tools/canary.py $(ARGS)
+
+lock: $(STAMP)             ## rewrite requirements.lock from the installed versions (after changing one)
+	{ grep '^#' $(LOCK); $(BIN)/python -m pip freeze --exclude-editable | grep -v '^-e'; } > $(LOCK).tmp
+	mv $(LOCK).tmp $(LOCK)
+
 clean-figures:             ## the acceptance test: delete the figures, then `make figures` rebuilds them
-	rm -f figures/*.png figures/claims.json figures/claims.md
+	rm -f figures/*.png figures/data/*.json figures/claims.json figures/claims.md
