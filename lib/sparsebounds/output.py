@@ -23,7 +23,9 @@ def figure_dir() -> Path:
 
 
 def style() -> None:
-    """One look for every figure; fixed salts so vector formats are reproducible too."""
+    """One look for every figure; fixed salts so vector formats are reproducible too. Starts from
+    matplotlib's own defaults, so a user's matplotlibrc (or a style set earlier) cannot change a figure."""
+    matplotlib.rcdefaults()
     matplotlib.rcParams.update({
         "figure.figsize": (6.4, 4.2), "figure.dpi": 100, "savefig.dpi": 110,
         "axes.grid": True, "grid.alpha": 0.3, "axes.spines.top": False, "axes.spines.right": False,
