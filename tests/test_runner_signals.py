@@ -35,6 +35,7 @@ from sparsebounds import runner
 root = Path(sys.argv[1])
 runner.NOTEBOOKS, runner.FIGURES = root / "notebooks", root / "figures"
 runner.README, runner.BUILD = root / "README.md", root / "build"
+runner.PROGRESS_EVERY = 2.0
 (root / "pid").write_text(str(os.getpid()))
 rc = runner.run(sys.argv[2:], jobs=2)
 (root / "rc").write_text(str(rc))
@@ -183,7 +184,9 @@ def test_ctrl_c_during_make_stops_at_once_and_keeps_what_finished(tmp_path):
     lines = [ln for ln in err.splitlines() if ln.startswith("interrupted")]
     assert len(lines) == 1 and "kept 1 finished notebook(s) (91_fast)" in lines[0], err
     assert "stopped 2 running" in lines[0] and "1 not started" in lines[0]
-    assert "Traceback" not in err + (root / "out.txt").read_text()
+    out = (root / "out.txt").read_text()
+    assert "Traceback" not in err + out and "\r" not in out
+    assert re.search(r"^  92_slow: code cell 3 of 3 running for \d+ s \(time\.sleep\(300\)\); \d+ s in all$", out, re.M), out
     _assert_consistent(root, before, pid)
 
 

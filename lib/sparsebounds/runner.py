@@ -482,7 +482,8 @@ def _progress_hook(stage: Path, nb: dict):
         else:
             label = f"cell {cell_index}"
         lines = [ln.strip() for ln in _source(cell).splitlines()]
-        first = next((ln for ln in lines if ln and not ln.startswith("#")), "")
+        stmts = [ln for ln in lines if ln and not ln.startswith("#")]
+        first = next((ln for ln in stmts if not ln.startswith(("import ", "from "))), stmts[0] if stmts else "")
         try:
             _write_atomic(stage / "progress.json",
                           json.dumps({"label": label, "source": first[:70], "since": time.time()}))
@@ -1182,9 +1183,12 @@ def _run(names, profile, jobs, overrides, out, stopper) -> int:
             _say(f"error: {exc}", err=True)
             return 2
         if problems:
-            for p in problems:
-                _say(f"error: {p}", err=True)
-            _say(f"error: nothing was run ({len(problems)} problem(s) above)", err=True)
+            if len(problems) == 1:
+                _say(f"error: {problems[0]}; nothing was run", err=True)
+            else:
+                for p in problems:
+                    _say(f"error: {p}", err=True)
+                _say(f"error: nothing was run ({len(problems)} problems above)", err=True)
             return 2
         if stopper.signum:
             _say(f"interrupted by {signal.Signals(stopper.signum).name} before any notebook ran: nothing changed",
