@@ -9,8 +9,16 @@ ARGS    ?=
 
 .PHONY: figures test full bench claims clean-figures canary lock
 
+# Checked on every make (tools/venv_check.py): a venv whose python is gone, that has no pip (its creation
+# was interrupted), or that another Python made (than 3.11-3.13, or than a PY given explicitly) is made
+# again, with one line saying why.
+VENV_PROBLEM := $(shell "$(PY)" tools/venv_check.py "$(VENV)" --origin "$(origin PY)" 2>&1)
+ifneq ($(strip $(VENV_PROBLEM)),)
+.PHONY: $(STAMP)
+endif
+
 $(STAMP): pyproject.toml $(LOCK)
-	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	@"$(PY)" tools/venv_check.py "$(VENV)" --origin "$(origin PY)" --repair
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -c $(LOCK) -e '.[test]'
 	touch $(STAMP)
