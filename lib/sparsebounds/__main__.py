@@ -16,7 +16,8 @@ def main(argv=None) -> int:
     r.add_argument("--profile", default="default", help="default (committed) or full (paper-grade, under build/full)")
     r.add_argument("--jobs", type=int, default=None, help="notebooks at once (default: number of cores)")
     r.add_argument("-p", dest="params", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
-                   help="override a parameter (output goes under build/, never over committed files)")
+                   help="override a parameter (output goes under build/<profile>-<parameters>/, never over "
+                        "committed files)")
     c = sub.add_parser("claims", help="print the claims report")
     c.add_argument("--json", action="store_true", help="print claims.json instead of the table")
     c.add_argument("--profile", default="default")
@@ -31,9 +32,14 @@ def main(argv=None) -> int:
         print(f"error: {path} does not exist; run `python -m sparsebounds run` first", file=sys.stderr)
         return 2
     data = json.loads(path.read_text())["claims"]
-    print(json.dumps(data, indent=1, ensure_ascii=False) if args.json else claims_mod.markdown_table(data))
+    from .runner import _say
+    _say(json.dumps(data, indent=1, ensure_ascii=False) if args.json else claims_mod.markdown_table(data))
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:  # Ctrl-C while Python imports the libraries, before the runner handles it
+        print("interrupted before any notebook ran: nothing changed", file=sys.stderr)
+        sys.exit(130)

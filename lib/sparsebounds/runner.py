@@ -460,6 +460,8 @@ def _write_atomic(path: Path, text: str) -> None:
     try:
         with open(tmp, "x", encoding="utf-8") as f:
             f.write(text)
+        if path.exists():
+            shutil.copymode(path, tmp)
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
@@ -1005,7 +1007,10 @@ def update_reports(nb_dir: Path, fig_dir: Path, committed: bool) -> list[dict]:
 
     nbs = sorted(nb_dir.glob("[0-9][0-9]_*.ipynb"))
     claim_list = claims_mod.collect(nbs)
-    claims_mod.write_reports(claim_list, fig_dir, parameters=None if committed else _recorded_parameters(nbs))
+    params = None if committed else _recorded_parameters(nbs)
+    if params is not None and not any(params.values()):
+        params = None  # every notebook ran with its defaults: the report is the committed tree's, byte for byte
+    claims_mod.write_reports(claim_list, fig_dir, parameters=params)
     if committed:
         update_readme_table(f"**{claims_mod.summary(claim_list)}.**\n\n" + claims_mod.markdown_table(claim_list))
     return claim_list
@@ -1290,14 +1295,23 @@ def _finish(job, res, i, n, nb_dir, fig_dir, journal, committed, failures) -> bo
     if res.get("stderr", "").strip():
         _say(f"  {path.stem} (kernel stderr):\n    " + res["stderr"].strip().replace("\n", "\n    "))
     if res["ok"]:
-        try:
-            with _signals_deferred():
+        report_error = ""
+        with _signals_deferred():
+            try:
                 made, moved = _install(res, nb_dir, fig_dir, journal, committed)
-                update_reports(nb_dir, fig_dir, committed)
+            except (InstallError, ValueError) as exc:
+                res = {**res, "ok": False, "error": f"not installed: {exc}"}
+            except OSError as exc:  # a rename failed half-way: the journal lets the next run finish it
+                res = {**res, "ok": False, "error": f"installing failed half-way ({exc}); the next run finishes it"}
+            else:
+                try:
+                    update_reports(nb_dir, fig_dir, committed)
+                except ValueError as exc:
+                    report_error = f"the claims report could not be regenerated: {exc}"
                 journal.unlink(missing_ok=True)
-        except (InstallError, ValueError, OSError) as exc:
-            res = {**res, "ok": False, "error": f"not installed: {exc}"}
-        else:
+        if report_error:
+            failures.append(f"{path.name}: {report_error}")
+        if res["ok"]:
             n_claims = len(claims_mod.from_notebook(nb_dir / path.name))
             _say(f"[{i}/{n}] {path.stem:<45} ok      {res['seconds']:6.1f} s  ({n_claims} claims, {len(made)} figures) "
                  + ("same results, committed files kept" if not moved else f"{len(moved)} change(s):"))
@@ -1313,7 +1327,7 @@ def _finish(job, res, i, n, nb_dir, fig_dir, journal, committed, failures) -> bo
         try:  # the notebook's own error is reported whatever happens here (a full disk, say)
             kept.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(staged, kept)
-            where = f"executed copy with the traceback: {_rel(kept)}"
+            where = f"executed copy (with the traceback of a failed cell): {_rel(kept)}"
         except OSError as exc:
             where = f"(could not keep the executed copy in {_rel(kept)}: {exc.strerror or exc})"
     failures.append(f"{path.name}: {res['error']}")
