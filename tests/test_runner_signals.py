@@ -10,10 +10,12 @@ byte-identical to before), no run folder left."""
 import json
 import os
 import re
+import selectors
 import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -221,13 +223,12 @@ def test_sigkill_to_the_runner_takes_its_workers_and_kernels_with_it(tmp_path):
     # what it left (its run folder) goes at the next run's start, before anything else is done
     left = list((root / "build" / "tmp").glob(f"run-{pid}-*"))
     assert left
-    runner_mod = runner
-    old = runner_mod.BUILD
+    old = runner.BUILD
     try:
-        runner_mod.BUILD = root / "build"
-        runner_mod._clean_stale(root / "notebooks", root / "figures")
+        runner.BUILD = root / "build"
+        runner._clean_stale(root / "notebooks", root / "figures")
     finally:
-        runner_mod.BUILD = old
+        runner.BUILD = old
     assert not any(p.exists() for p in left)
 
 
@@ -243,14 +244,13 @@ def test_a_second_signal_skips_the_grace_period(tmp_path, monkeypatch):
     w = runner._Worker.__new__(runner._Worker)
     w.proc, w.job = wedged, None
     pool.workers, pool.token = [w], "none"
-    pool.sel = __import__("selectors").DefaultSelector()
+    pool.sel = selectors.DefaultSelector()
     monkeypatch.setattr(runner, "STOP_GRACE", 30.0)
     t0 = time.monotonic()
 
     def second_signal():
         time.sleep(0.5)
         stopper.count += 1
-    import threading
     threading.Thread(target=second_signal).start()
     pool.stop(stopper)
     assert wedged.poll() == -signal.SIGKILL and time.monotonic() - t0 < 10
