@@ -30,3 +30,14 @@ claims: $(STAMP)
 
 clean-figures:             ## the acceptance test: delete the figures, then `make figures` rebuilds them
 	rm -f figures/*.png figures/claims.json figures/claims.md
+
+# The book: the notebooks as a static web site that works offline (build/book/html/index.html).
+.PHONY: book
+BOOK_STAMP := $(VENV)/.book-installed
+
+$(BOOK_STAMP): $(STAMP) requirements-book.txt
+	$(BIN)/python -m pip install --quiet -r requirements-book.txt
+	touch $(BOOK_STAMP)
+
+book: $(BOOK_STAMP)        ## render the committed notebooks (no kernel) into build/book/html, warnings are errors
+	$(BIN)/python book/build.py
