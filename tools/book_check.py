@@ -226,11 +226,7 @@ def check_site(site: Path, root: Path = ROOT, screenshots: Path | None = None, f
             t0 = time.perf_counter()
             try:
                 page.goto(base + rel, wait_until="load", timeout=20000)
-                t1 = time.perf_counter()
                 info = page.evaluate(PAGE_PROBE)
-                t2 = time.perf_counter()
-                if log:
-                    log(f"  goto {t1 - t0:.2f} s, probe {t2 - t1:.2f} s")
             except Exception as exc:  # noqa: BLE001 - any failure to load is a finding
                 problem(f"{rel}: did not load ({str(exc).splitlines()[0][:200]})")
                 continue
