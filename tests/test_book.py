@@ -151,6 +151,14 @@ def test_home_page_points_at_the_claims_page():
     assert pages.CLAIMS_START not in home and "](claims.md)" in home and "](figures/claims.md)" not in home
 
 
+def test_cdn_pattern_knows_the_usual_hosts():
+    hosts = ["cdn.jsdelivr.net", "unpkg.com", "cdnjs.cloudflare.com", "fonts.googleapis.com", "fonts.gstatic.com",
+             "use.fontawesome.com", "use.typekit.net", "polyfill.io", "ajax.googleapis.com", "stackpath.bootstrapcdn.com"]
+    assert all(CDN_HOST.search(h) for h in hosts)
+    assert not any(CDN_HOST.search(h) for h in ["www.w3.org", "fontawesome.com", "www.mathjax.org", "github.com"])
+    assert URL.findall('src="https://cdn.jsdelivr.net/npm/mathjax@4/tex-mml-chtml.js"') == ["cdn.jsdelivr.net"]
+
+
 # ----------------------------------------------------------------------------------- the site, in a browser
 def _missing_book_requirements() -> list[str]:
     missing = [m for m in BOOK_MODULES if importlib.util.find_spec(m) is None]
