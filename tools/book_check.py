@@ -170,7 +170,7 @@ def check_site(site: Path, root: Path = ROOT, screenshots: Path | None = None, f
     """Every problem the browser finds in the site at ``site`` (empty list: the site is good).
 
     What must be there (notebooks, figures, claims) is read from the repository at ``root``. With
-    ``fail_fast``, stop at the first page with a problem.
+    ``fail_fast``, stop after the first page on which the browser finds a problem.
     """
     site = Path(site).resolve()
     _anchors.cache_clear()
@@ -187,9 +187,8 @@ def check_site(site: Path, root: Path = ROOT, screenshots: Path | None = None, f
     for required in ["index.html", "claims.html", "figures.html"] + [f"notebooks/{nb.stem}.html" for nb in nbs]:
         if required not in all_pages:
             problem(f"{required}: page missing")
-    if problems and fail_fast:
-        return problems
 
+    n_before_browser = len(problems)
     own_browser = browser is None
     if own_browser:
         browser = Browser().__enter__()
@@ -219,7 +218,7 @@ def check_site(site: Path, root: Path = ROOT, screenshots: Path | None = None, f
 
         loaded_images: dict[str, set] = {}
         for rel in all_pages:
-            if fail_fast and problems:
+            if fail_fast and len(problems) > n_before_browser:
                 break
             events.clear()
             requests.clear()
@@ -272,7 +271,7 @@ def check_site(site: Path, root: Path = ROOT, screenshots: Path | None = None, f
         # every figure on the figures page, by name, and inside its notebook's page, by content
         on_figures_page = {unquote(urlsplit(s).path).rsplit("/", 1)[-1] for s in loaded_images.get("figures.html", ())}
         for f in figs:
-            if f.name not in on_figures_page:
+            if "figures.html" in loaded_images and f.name not in on_figures_page:
                 problem(f"figures.html: figure {f.name} does not appear")
             owner = f"notebooks/{pages.figure_owner(f, nbs).stem}.html"
             digest = hashlib.sha256(f.read_bytes()).digest()
@@ -285,7 +284,7 @@ def check_site(site: Path, root: Path = ROOT, screenshots: Path | None = None, f
                 problem(f"{owner}: figure {f.name} does not appear in its notebook")
 
         # the claims page at 1,280 px
-        if "claims.html" in all_pages and not (fail_fast and problems):
+        if "claims.html" in all_pages and not (fail_fast and len(problems) > n_before_browser):
             page.goto(base + "claims.html", wait_until="load")
             page.evaluate(PAGE_PROBE)
             info = page.evaluate(CLAIMS_PROBE)
