@@ -44,6 +44,11 @@ def stage(root: Path, src: Path) -> None:
     shutil.copy2(root / "CONTRIBUTING.md", src / "CONTRIBUTING.md")
     (src / "index.md").write_text(pages.home_page((root / "README.md").read_text(encoding="utf-8"), claims),
                                   encoding="utf-8")
+    for page in ("index.md", "CONTRIBUTING.md"):  # files the prose links to, e.g. figures/claims.json
+        for rel in pages.linked_files((src / page).read_text(encoding="utf-8"), root):
+            if not (src / rel).exists():
+                (src / rel).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(root / rel, src / rel)
     (src / "_toc.yml").write_text(pages.toc_yaml(nbs), encoding="utf-8")
     (src / "claims.md").write_text(pages.claims_page(claims, nbs), encoding="utf-8")
     (src / "figures.md").write_text(pages.figures_page(figs, nbs), encoding="utf-8")

@@ -73,7 +73,20 @@ def home_page(readme: str, claims: list[dict]) -> str:
                    "statement and evidence, is listed on the [claims page](claims.md).")
         readme = head + pointer + tail
     # the claims report (figures/claims.md) is the claims page here
-    return readme.replace("](figures/claims.md)", "](claims.md)")
+    return re.sub(r"\]\(figures/claims\.md(#[^)]*)?\)", "](claims.md)", readme)
+
+
+LOCAL_LINK = re.compile(r"\]\((?![a-z][a-z0-9+.-]*:|#|/)([^)\s#]+)(?:#[^)\s]*)?\)", re.I)
+
+
+def linked_files(markdown: str, root: Path) -> list[str]:
+    """Repository files a Markdown page links to by relative path (the book ships them as downloads)."""
+    out = []
+    for target in LOCAL_LINK.findall(markdown):
+        path = (root / target).resolve()
+        if path.is_file() and root.resolve() in path.parents and path.suffix not in (".md", ".ipynb"):
+            out.append(path.relative_to(root.resolve()).as_posix())
+    return sorted(set(out))
 
 
 # --------------------------------------------------------------------------------------- the claims page

@@ -145,6 +145,15 @@ def test_figures_are_owned_by_their_notebook_prefix(tmp_path):
         pages.figure_owner(tmp_path / "11_orphan.png", nbs)
 
 
+def test_linked_repository_files_are_shipped(tmp_path):
+    (tmp_path / "lib").mkdir()
+    (tmp_path / "lib" / "checks.py").write_text("x = 1\n")
+    (tmp_path / "CONTRIBUTING.md").write_text("# c\n")
+    md = ("[a](lib/checks.py) [b](lib/checks.py#L3) [c](CONTRIBUTING.md) [d](https://example.org/x.py) "
+          "[e](#anchor) [f](missing.txt) [g](../outside.txt)")
+    assert pages.linked_files(md, tmp_path) == ["lib/checks.py"]
+
+
 def test_home_page_points_at_the_claims_page():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     home = pages.home_page(readme, pages.load_claims(ROOT))
