@@ -301,12 +301,20 @@ def _figure_deleted(site, dest):
     return dest
 
 
+def _claims_table_too_wide(site, dest):
+    """The README's table was ~1,600 px wide: a claims table that wide pushes verdicts off-screen."""
+    css = _copy(site, dest) / "_static" / "book.css"
+    css.write_text(css.read_text(encoding="utf-8") + "\ntable.sb-claims { width: 1600px; }\n", encoding="utf-8")
+    return dest
+
+
 MUTANTS = {  # name: (how to break the site, what the browser check must then report)
     "mathjax-removed": (_mathjax_removed, r"MathJax"),
     "mathjax-from-cdn": (_mathjax_from_cdn, r"non-local request blocked: https://cdn"),
     "notebook-page-deleted": (_notebook_page_deleted, r"link to a missing page or file: .*/notebooks/" + NOTEBOOKS[-1].stem),
     "figure-deleted": (_figure_deleted, r"image does not load|does not appear"),
     "dollar-maths-off": (None, r"raw TeX in visible prose"),
+    "claims-table-too-wide": (_claims_table_too_wide, r"verdict of claim-\S+ not visible at 1280 px"),
 }
 
 

@@ -165,6 +165,19 @@ class Browser:
         self.pw.stop()
 
 
+def check_claims_page(info: dict, n_claims: int, problem) -> None:
+    if len(info["verdicts"]) != n_claims:
+        problem(f"claims.html: {len(info['verdicts'])} verdicts shown for {n_claims} claims")
+    if info["pageScroll"] > 0:
+        problem(f"claims.html: the page scrolls sideways by {info['pageScroll']} px at {WIDTH} px")
+    for s in info["scrollers"]:
+        problem(f"claims.html: verdicts inside a sideways-scrolling box: {s}")
+    for v in info["verdicts"]:
+        if not v["shown"] or v["left"] < 0 or v["right"] > info["viewport"]:
+            problem(f"claims.html: verdict of {v['id']} not visible at {WIDTH} px "
+                    f"(x {v['left']:.0f}-{v['right']:.0f}, viewport {info['viewport']})")
+
+
 def check_site(site: Path, root: Path = ROOT, screenshots: Path | None = None, fail_fast: bool = False,
                log=None, browser: Browser | None = None) -> list[str]:
     """Every problem the browser finds in the site at ``site`` (empty list: the site is good).
@@ -259,6 +272,9 @@ def check_site(site: Path, root: Path = ROOT, screenshots: Path | None = None, f
                     problem(f"{rel}: link to a missing page or file: {href}")
                 elif frag and path.suffix == ".html" and frag not in _anchors(path):
                     problem(f"{rel}: link to a missing anchor: {href}")
+            if rel == "claims.html":  # every verdict visible at 1,280 px, nothing scrolls sideways
+                claims_info = page.evaluate(CLAIMS_PROBE)
+                check_claims_page(claims_info, len(claims), problem)
             if log:
                 log(f"{rel}: {info['formulas']} formulas, {len(info['images'])} images, "
                     f"{len(info['links'])} links ({time.perf_counter() - t0:.1f} s)")
@@ -283,21 +299,6 @@ def check_site(site: Path, root: Path = ROOT, screenshots: Path | None = None, f
             if owner in loaded_images and digest not in shown:
                 problem(f"{owner}: figure {f.name} does not appear in its notebook")
 
-        # the claims page at 1,280 px
-        if "claims.html" in all_pages and not (fail_fast and len(problems) > n_before_browser):
-            page.goto(base + "claims.html", wait_until="load")
-            page.evaluate(PAGE_PROBE)
-            info = page.evaluate(CLAIMS_PROBE)
-            if len(info["verdicts"]) != len(claims):
-                problem(f"claims.html: {len(info['verdicts'])} verdicts shown for {len(claims)} claims")
-            if info["pageScroll"] > 0:
-                problem(f"claims.html: the page scrolls sideways by {info['pageScroll']} px at {WIDTH} px")
-            for s in info["scrollers"]:
-                problem(f"claims.html: verdicts inside a sideways-scrolling box: {s}")
-            for v in info["verdicts"]:
-                if not v["shown"] or v["left"] < 0 or v["right"] > info["viewport"]:
-                    problem(f"claims.html: verdict of {v['id']} not visible at {WIDTH} px "
-                            f"(x {v['left']:.0f}-{v['right']:.0f}, viewport {info['viewport']})")
     finally:
         if ctx is not None:
             ctx.close()
