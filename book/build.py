@@ -30,6 +30,10 @@ SPHINX = ("import sys; sys.modules['rfc3987_syntax'] = None; "
           "from sphinx.cmd.build import main; sys.exit(main(sys.argv[1:]))")
 
 
+class BookBuildError(RuntimeError):
+    """Sphinx failed; the message holds its warnings and errors."""
+
+
 def stage(root: Path, src: Path) -> None:
     """Write the book's sources into ``src`` (emptied first)."""
     shutil.rmtree(src, ignore_errors=True)
@@ -56,7 +60,7 @@ def stage(root: Path, src: Path) -> None:
 
 def build(out: Path, root: Path = ROOT, settings: list[str] = (), warnings_are_errors: bool = True,
           quiet: bool = True, conf_overrides: str = "") -> Path:
-    """Stage and build; returns the folder holding index.html. Raises CalledProcessError on any warning.
+    """Stage and build; returns the folder holding index.html. Raises BookBuildError on any warning.
 
     ``settings`` are `-D name=value` overrides; ``conf_overrides`` is Python appended to a copy of
     conf.py (for settings `-D` cannot change, such as lists).
@@ -79,7 +83,10 @@ def build(out: Path, root: Path = ROOT, settings: list[str] = (), warnings_are_e
         cmd.insert(3, "-q")
     for s in settings:
         cmd += ["-D", s]
-    subprocess.run(cmd, check=True)
+    run = subprocess.run(cmd, stderr=subprocess.PIPE, text=True)
+    if run.returncode:
+        raise BookBuildError(f"sphinx-build failed (exit {run.returncode}; warnings are errors):\n{run.stderr}")
+    sys.stderr.write(run.stderr)
     return html
 
 
@@ -92,8 +99,8 @@ def main(argv=None) -> int:
     t0 = time.perf_counter()
     try:
         html = build(Path(args.out), settings=args.settings, warnings_are_errors=not args.allow_warnings)
-    except subprocess.CalledProcessError as exc:
-        print(f"book: sphinx-build failed (exit {exc.returncode}); warnings count as errors", file=sys.stderr)
+    except BookBuildError as exc:
+        print(f"book: {exc}", file=sys.stderr)
         return 1
     try:
         shown = html.relative_to(Path.cwd())
