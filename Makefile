@@ -24,13 +24,13 @@ $(STAMP): pyproject.toml $(LOCK)
 	touch $(STAMP)
 
 figures: $(STAMP)          ## execute every notebook, regenerate figures/ and the claims report
-	$(BIN)/python -m sparsebounds run $(ARGS)
+	exec $(BIN)/python -m sparsebounds run $(ARGS)
 
 test: $(STAMP)             ## unit tests, mutation tests, nbval on every notebook, figure regeneration
 	$(BIN)/python -m pytest $(ARGS)
 
 full: $(STAMP)             ## paper-grade sizes, written under build/full/ (never over committed files)
-	$(BIN)/python -m sparsebounds run --profile full $(ARGS)
+	exec $(BIN)/python -m sparsebounds run --profile full $(ARGS)
 
 bench: $(STAMP)            ## performance numbers (printed, never asserted)
 	$(BIN)/python tools/bench.py
@@ -47,3 +47,14 @@ lock: $(STAMP)             ## rewrite requirements.lock from the installed versi
 
 clean-figures:             ## the acceptance test: delete the figures, then `make figures` rebuilds them
 	rm -f figures/*.png figures/data/*.json figures/claims.json figures/claims.md
+
+# The book: the notebooks as a static web site that works offline (build/book/html/index.html).
+.PHONY: book
+BOOK_STAMP := $(VENV)/.book-installed
+
+$(BOOK_STAMP): $(STAMP) requirements-book.txt
+	$(BIN)/python -m pip install --quiet -r requirements-book.txt
+	touch $(BOOK_STAMP)
+
+book: $(BOOK_STAMP)        ## render the committed notebooks (no kernel) into build/book/html, warnings are errors
+	$(BIN)/python book/build.py
