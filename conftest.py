@@ -9,14 +9,24 @@
   committed outputs are what another machine would get.
 """
 import os
+import shutil
 import tempfile
+from pathlib import Path
 
 import nbval.plugin
 
 from sparsebounds import equivalence
 from sparsebounds.runner import BLAS_THREADS, KERNEL_ENV, coalesce_streams
 
-SCRATCH = tempfile.mkdtemp(prefix="sparsebounds-nbval-figures-")
+def _remove_scratch_of_dead_sessions() -> None:
+    for old in Path(tempfile.gettempdir()).glob("sparsebounds-nbval-figures-*-*"):
+        pid = old.name.split("-")[3]
+        if pid.isdigit() and not Path(f"/proc/{pid}").exists():
+            shutil.rmtree(old, ignore_errors=True)
+
+
+_remove_scratch_of_dead_sessions()
+SCRATCH = tempfile.mkdtemp(prefix=f"sparsebounds-nbval-figures-{os.getpid()}-")
 os.environ["SPARSEBOUNDS_FIGURES"] = SCRATCH
 os.environ.update(KERNEL_ENV)
 for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
@@ -43,3 +53,7 @@ nbval.plugin.IPyNbCell.compare_outputs = _compare_outputs
 def pytest_report_header(config):
     where = f"simulated CPU '{NBVAL_CPU[0]}' ({NBVAL_CPU[1]})" if NBVAL_CPU else "this CPU"
     return f"sparsebounds: nbval kernels compute on {where}; outputs compared by sparsebounds.equivalence"
+
+
+def pytest_sessionfinish(session, exitstatus):
+    shutil.rmtree(SCRATCH, ignore_errors=True)
