@@ -1,20 +1,37 @@
 """Unit and mutation tests for sparsebounds.circuits (notebook 08).
 
-The mutation tests use the notebook's default-profile data (adders n = 1..8, every input; lookup networks
-n = 1..5) and feed the same checks a deliberately wrong claim: a compiler that drops one gate, unit and
-depth formulas off by a constant factor or by one.
+The mutation tests use the notebook's default-profile data (``circuits.experiment`` with the notebook's
+defaults: adders n = 1..8 on every input, lookup networks n = 1..5, parity of 12 bits) and feed the same
+checks a deliberately wrong claim: a compiler that drops one gate, wrong shallow constructions (no wrap-around
+step, a step one unit late, one linear form for every bit, a_0 removed from the top bit), a wrong top Möbius
+coefficient (sign, exponent, zero), wrong fan-in bounds, parity coefficients ±1, unit and depth formulas off
+by a constant factor or by one.
 """
 import numpy as np
 import pytest
 
-from sparsebounds import checks, circuits
+from sparsebounds import checks, circuits, runner
 
-NS = np.arange(1, 9)
+P = runner.notebook_defaults("08")
+NS = np.arange(1, P["n_max"] + 1)
 
 
 @pytest.fixture(scope="module")
-def fam():
-    return circuits.adder_family(NS)
+def data():
+    return circuits.experiment(P["n_max"], P["n_lookup_max"], P["parity_d"])
+
+
+@pytest.fixture(scope="module")
+def fam(data):
+    return data["deep"]
+
+
+def exact(wrong, total):
+    """The notebook's exactness check: correct (input, bit) pairs == all pairs, rtol = 0."""
+    return checks.close(total - np.asarray(wrong), total, rtol=0)
+
+
+PAIRS = 4.0 ** NS * (NS + 1)
 
 
 def units_f(n):
@@ -140,9 +157,9 @@ def test_mutation_wrong_depth_formula_rejected(fam, wrong):
     assert not checks.close(fam["depth"], wrong(NS), rtol=0).holds
 
 
-def test_mutation_wrong_lookup_count_rejected():
-    units = np.array([circuits.lookup_network(circuits.adder_truth(n)).units for n in range(1, 6)])
-    ns = np.arange(1, 6)
+def test_mutation_wrong_lookup_count_rejected(data):
+    units = data["lookup_units"]
+    ns = data["ns_lookup"]
     assert checks.close(units, 4.0 ** ns, rtol=0).holds
     assert not checks.close(units, 4.0 ** ns / 2, rtol=0).holds
     assert not checks.close(units, 2.0 ** ns, rtol=0).holds
@@ -153,3 +170,97 @@ def test_mutation_wrong_emulator_rejected():
     grid = circuits.all_inputs(2)
     wrong_or = np.maximum(grid[:, 0] + grid[:, 1], 0)
     assert not checks.close(wrong_or, grid[:, 0] | grid[:, 1], rtol=0).holds
+
+
+# ---------------------------------------------------------------- the 6n-unit one-hidden-layer adder
+def test_shallow_adder_exact_on_every_input_n1_to_10():
+    fam = circuits.shallow_adder_family(range(1, 11))
+    n = fam["n"]
+    assert fam["mismatches"].sum() == 0 and fam["max_abs_error"].max() == 0
+    assert np.array_equal(fam["units"], 6 * n) and np.all(fam["depth"] == 1)
+    assert np.array_equal(fam["max_fan_in"], 2 * n)
+    assert np.array_equal(fam["edges"], 6 * n ** 2 + 12 * n + 2)
+    assert np.all(fam["units"][4:] < 7 * n[4:] - 4) and np.all(fam["units"][:4] >= 7 * n[:4] - 4)
+
+
+def test_shallow_adder_bad_arguments():
+    with pytest.raises(ValueError):
+        circuits.adder_shallow_network(0)
+    with pytest.raises(ValueError):
+        circuits.adder_shallow_network(3, "nonsense")
+
+
+def test_notebook_shallow_claim_holds(data):
+    sh = data["shallow"]
+    assert exact(sh["mismatches"], PAIRS).holds
+    assert checks.close(sh["units"], 6 * NS, rtol=0).holds
+
+
+@pytest.mark.parametrize("variant", ["no-wrap-step", "step-off-by-one", "one-linear-form", "top-bit-without-a0"])
+def test_mutation_wrong_shallow_constructions_rejected(data, variant):
+    assert not exact(data["shallow_wrong"][variant], PAIRS).holds
+
+
+def test_mutation_compiler_dropping_any_gate_rejected(data):
+    assert np.all(data["dropped_gate_mismatches"] > 0)
+
+
+# ---------------------------------------------------------------- Möbius coefficients and fan-in
+def test_mobius_coefficient_of_gates():
+    X = circuits.all_inputs(2)
+    a, b = X[:, 0], X[:, 1]
+    assert circuits.mobius_coefficient(a & b, [0, 1]) == 1
+    assert circuits.mobius_coefficient(a ^ b, [0, 1]) == -2
+    assert circuits.mobius_coefficient(a | b, [0, 1]) == -1
+    assert circuits.mobius_coefficient(a | b, [0]) == 1
+
+
+def test_lemma_units_of_small_fan_in_leave_top_coefficient_zero():
+    """A one-hidden-layer net whose units read at most m - 1 of m inputs has top Möbius coefficient 0
+    (any activation; here ReLU and tanh with random weights), while one full-fan-in unit makes it nonzero."""
+    rng = np.random.default_rng([8, 1])
+    m = 6
+    X = circuits.all_inputs(m).astype(float)
+    for act in (lambda z: np.maximum(z, 0), np.tanh):
+        y = X @ rng.standard_normal(m)
+        for _ in range(20):
+            w = rng.standard_normal(m)
+            w[rng.integers(m)] = 0.0
+            y = y + rng.standard_normal() * act(X @ w + rng.standard_normal())
+        top = sum((-1) ** (m - int(r.sum())) * v for r, v in zip(X, y))
+        assert abs(top) < 1e-9
+        full = y + act(X.sum(1) - m + 1.0)           # a full-fan-in unit (AND of all inputs for ReLU)
+        assert abs(sum((-1) ** (m - int(r.sum())) * v for r, v in zip(X, full))) > 1e-3
+
+
+def test_notebook_top_coefficients_hold(data):
+    assert checks.close(data["top_carry"], (-2.0) ** (NS - 1), rtol=0).holds
+    for n, tops in zip(NS, data["top_sum"]):
+        assert checks.close(tops, (-2.0) ** (np.arange(n) + 1), rtol=0).holds
+
+
+@pytest.mark.parametrize("wrong", [lambda n: 2.0 ** (n - 1), lambda n: (-2.0) ** n])
+def test_mutation_wrong_top_coefficient_rejected(data, wrong):
+    assert not checks.close(data["top_carry"], wrong(NS), rtol=0).holds
+
+
+def test_mutation_zero_top_coefficient_rejected(data):
+    """'fan-in below 2n suffices' would need the coefficient to be 0."""
+    assert not checks.below(np.abs(data["top_carry"]), 0.5, rtol=0).holds
+
+
+def test_notebook_fan_in_claim_and_mutations(data, fam):
+    sh = data["shallow"]
+    assert checks.close(sh["max_fan_in"], 2 * NS, rtol=0).holds
+    assert checks.below(fam["max_fan_in"], 3, rtol=0).holds
+    assert not checks.above(sh["max_fan_in"], 2 * NS + 1, rtol=0).holds       # "needs 2n + 1" rejected
+    assert not checks.above(fam["max_fan_in"], NS, rtol=0).holds              # "deep fan-in grows like n"
+    capped = data["shallow_wrong"]["top-bit-without-a0"]                     # "2n - 1 suffices" rejected
+    assert not exact(capped, PAIRS).holds
+
+
+# ---------------------------------------------------------------- parity
+def test_mutation_parity_coefficients_one_rejected(data):
+    total = 2.0 ** P["parity_d"]
+    assert exact(data["parity_mismatches"], total).holds
+    assert not exact(data["parity_scale1_mismatches"], total).holds

@@ -1,7 +1,8 @@
 """Unit and mutation tests for sparsebounds.iht (notebook 06).
 
-The mutation tests rebuild the notebook's default-profile data for its two largest measurement counts
-(m = 320, 640: j = 4, 5 in m_grid, seed 0, same seeds and search sizes) and feed the same check a wrong claim.
+The mutation tests run the notebook's experiment (``iht.experiment``) with its default parameters
+(``runner.notebook_defaults("06")``) and feed the same check a wrong claim: the factor phi dropped, the
+contraction squared, the noise term of the floor dropped.
 """
 from itertools import combinations
 from math import comb
@@ -9,10 +10,10 @@ from math import comb
 import numpy as np
 import pytest
 
-from sparsebounds import checks, iht
+from sparsebounds import checks, iht, runner
 
 PHI = (1 + np.sqrt(5)) / 2
-D, S, N_MATS, SEED = 20, 2, 6, 0
+D, S = 20, 2
 
 
 def test_supports_count_and_order():
@@ -67,23 +68,34 @@ def test_step_ratio_matches_iht_step():
     assert np.allclose(r, direct)
 
 
+def test_named_streams_are_separate():
+    """Design, signals, noise and the hard-pair search draw from different streams (not all default_rng(0))."""
+    A = iht.gaussian_matrices([[0, iht.STREAM_DESIGN, 0, 0]], 20, D)[0]
+    x = iht.sparse_signals([0, iht.STREAM_SIGNALS, 0, 0], 1, 1, D, S)
+    first = {np.random.default_rng([0, st, 0, 0]).standard_normal() for st in
+             (iht.STREAM_DESIGN, iht.STREAM_SIGNALS, iht.STREAM_NOISE, iht.STREAM_ADVERSARIAL)}
+    assert len(first) == 4
+    assert A[0, 0] * np.sqrt(20) != np.random.default_rng(0).standard_normal()
+    assert np.count_nonzero(x) == S
+
+
 @pytest.fixture(scope="module")
-def notebook_subset():
-    """Notebook 06's data for m = 320 and 640 (default profile): exact RICs and hard-pair step ratios."""
-    out = []
-    for j, m in [(4, 320), (5, 640)]:
-        A = iht.gaussian_matrices(range(SEED + 1000 * j, SEED + 1000 * j + N_MATS), m, D)
-        d3, T3 = iht.rip_constant(A, 3 * S, return_support=True)
-        d2 = iht.rip_constant(A, 2 * S)
-        _, _, adv = iht.adversarial_pairs(A, T3, S, SEED + 5 * j, 4096, rounds=8)
-        rng = np.random.default_rng(SEED + 99 * j)
-        x = iht.sparse_signals(SEED + 7 * j, N_MATS, 100, D, S, kind="gauss")
-        y = np.matmul(x, A.transpose(0, 2, 1))
-        e = 1e-3 * rng.standard_normal(y.shape) / np.sqrt(m)
-        err = np.linalg.norm(iht.iht(A, y + e, S, 40) - x, axis=-1)
-        out.append(dict(d3=d3, d2=d2, adv=adv, err=err, nu=np.linalg.norm(e, axis=-1),
-                        xn=np.linalg.norm(x, axis=-1)))
-    return out
+def nb():
+    """Notebook 06's default-profile data, from the notebook's own experiment and parameters."""
+    P = runner.notebook_defaults("06")
+    rows = iht.experiment(**P)
+    d3 = np.concatenate([r["d3"] for r in rows])
+    step = np.concatenate([np.maximum(r["step_traj"], r["step_adv"]) for r in rows])
+    obs, good, no_noise = [], [], []
+    n = np.arange(1, P["n_iter"] + 1, dtype=float)[:, None]
+    for r in rows:
+        err, nu, xn = r["noisy"]
+        for i in np.flatnonzero(r["d3"] < 1 / PHI):
+            obs.append(err[1:, i, :])
+            good.append(_floor_bound(r["d3"][i], r["d2"][i], xn[i][None, :], nu[i][None, :], n))
+            no_noise.append(_floor_bound(r["d3"][i], r["d2"][i], xn[i][None, :], 0 * nu[i][None, :], n))
+    return dict(P=P, rows=rows, d3=d3, step=step, obs=np.concatenate(obs), floor=np.concatenate(good),
+                floor_no_noise=np.concatenate(no_noise))
 
 
 def _floor_bound(d3, d2, e0, nu, n, K=PHI):
@@ -91,36 +103,31 @@ def _floor_bound(d3, d2, e0, nu, n, K=PHI):
     return rho ** n * e0 + K * np.sqrt(1 + d2) * nu * (1 - rho ** n) / (1 - rho)
 
 
-def test_claimed_contraction_holds(notebook_subset):
-    d3 = np.concatenate([r["d3"] for r in notebook_subset])
-    adv = np.concatenate([r["adv"] for r in notebook_subset])
-    assert (d3 < 1 / PHI).all()
-    assert checks.below(adv, PHI * d3).holds
-    assert checks.below(adv, np.sqrt(3) * d3).holds
+def test_claimed_contraction_holds(nb):
+    assert checks.below(nb["step"], PHI * nb["d3"]).holds
+    fr = nb["d3"] < 1 / np.sqrt(3)
+    assert fr.sum() >= 6 and checks.below(nb["step"][fr], np.sqrt(3) * nb["d3"][fr]).holds
 
 
-def test_mutation_dropped_factor_rejected(notebook_subset):
+def test_mutation_dropped_factor_rejected(nb):
     """rho = delta_3s (the factor phi, or sqrt3, dropped): the hard pairs exceed it."""
-    d3 = np.concatenate([r["d3"] for r in notebook_subset])
-    adv = np.concatenate([r["adv"] for r in notebook_subset])
-    assert not checks.below(adv, d3).holds
+    assert not checks.below(nb["step"], nb["d3"]).holds
 
 
-def test_mutation_shifted_exponent_rejected(notebook_subset):
+def test_mutation_shifted_exponent_rejected(nb):
     """A contraction rho^2 = (phi delta_3s)^2 per step (exponent shifted from 1 to 2) is rejected."""
-    d3 = np.concatenate([r["d3"] for r in notebook_subset])
-    adv = np.concatenate([r["adv"] for r in notebook_subset])
-    assert not checks.below(adv, (PHI * d3) ** 2).holds
+    assert not checks.below(nb["step"], (PHI * nb["d3"]) ** 2).holds
 
 
-def test_noise_floor_and_mutation(notebook_subset):
+def test_noise_floor_and_mutation(nb):
     """The solved recursion bounds every noisy run; dropping its noise term (nu -> 0) is rejected."""
-    n = np.arange(1, 41, dtype=float)[:, None]
-    good, bad = [], []
-    for r in notebook_subset:
-        for i in range(N_MATS):
-            obs = r["err"][1:, i, :]
-            good.append(checks.below(obs, _floor_bound(r["d3"][i], r["d2"][i], r["xn"][i], r["nu"][i], n)))
-            bad.append(checks.below(obs, _floor_bound(r["d3"][i], r["d2"][i], r["xn"][i], 0 * r["nu"][i], n)))
-    assert checks.all_of(*good).holds
-    assert not checks.all_of(*bad).holds
+    assert checks.below(nb["obs"], nb["floor"]).holds
+    assert not checks.below(nb["obs"], nb["floor_no_noise"]).holds
+
+
+def test_iteration_count_identity_holds(nb):
+    """Implied by the contraction on the same runs: every noiseless run reaches eps within n(eps)."""
+    P = nb["P"]
+    for r in nb["rows"]:
+        for i in np.flatnonzero(r["d3"] < 1 / PHI):
+            assert r["first_hit"][i].max() <= np.ceil(np.log(P["eps"]) / np.log(PHI * r["d3"][i]))

@@ -13,6 +13,11 @@ The compiled network has one ReLU layer per circuit level. Every gate output is 
 *state* s = [1, x, h_1, ..., h_L] (all units so far), so a layer reads any earlier layer (skip connections,
 the circuit's own graph): no relay units are needed, units = Σ_gates cost(gate), and the number of ReLU
 layers equals the circuit depth, counted with NOT free (it is affine).
+
+Shallow (one-hidden-layer) adders: :func:`adder_shallow_network` (6n units, one linear form per output bit,
+fan-in up to 2n), :func:`adder_sum_network` (one linear form for every bit: 2^(n+1) − 1 units) and the
+lookup table (4^n units). :func:`mobius_coefficient` gives what any one-hidden-layer network must read:
+a set S of inputs with a nonzero Möbius coefficient of an output must lie inside one unit's fan-in.
 """
 from __future__ import annotations
 
@@ -93,6 +98,11 @@ class ReLUNet:
     @property
     def nonzero_weights(self) -> int:
         return int(sum(np.count_nonzero(W) for W in self.layers) + np.count_nonzero(self.readout))
+
+    @property
+    def edges(self) -> int:
+        """Nonzero connection weights, biases excluded: hidden units' incoming weights plus the readout's."""
+        return int(sum(np.count_nonzero(W[:, 1:]) for W in self.layers) + np.count_nonzero(self.readout[:, 1:]))
 
     @property
     def max_fan_in(self) -> int:
@@ -245,7 +255,7 @@ def adder_family(ns) -> dict:
     Returns arrays over n: gates, circuit depth, units, network depth, nonzero weights, max fan-in, and
     mismatches (number of (input, output bit) pairs where the network differs from a + b).
     """
-    rows = {k: [] for k in ("n", "gates", "circuit_depth", "units", "depth", "weights", "max_fan_in",
+    rows = {k: [] for k in ("n", "gates", "circuit_depth", "units", "depth", "weights", "edges", "max_fan_in",
                             "mismatches", "max_abs_error")}
     for n in ns:
         c = adder(n)
@@ -255,17 +265,137 @@ def adder_family(ns) -> dict:
         truth = adder_truth(n)
         assert np.array_equal(evaluate(c, X), truth)  # the circuit itself is right
         for k, v in (("n", n), ("gates", c.size), ("circuit_depth", circuit_depth(c)), ("units", net.units),
-                     ("depth", net.depth), ("weights", net.nonzero_weights), ("max_fan_in", net.max_fan_in),
+                     ("depth", net.depth), ("weights", net.nonzero_weights), ("edges", net.edges),
+                     ("max_fan_in", net.max_fan_in),
                      ("mismatches", int((y != truth).sum())), ("max_abs_error", float(np.abs(y - truth).max()))):
             rows[k].append(v)
     return {k: np.array(v) for k, v in rows.items()}
 
 
-def parity_network(d: int) -> ReLUNet:
+def parity_network(d: int, scale: float = 2.0) -> ReLUNet:
     """A *shallow* counterexample to "parity needs exponentially many shallow units": with s = Σ x_i,
-    parity(x) = relu(s) + Σ_{j=1}^{d−1} 2(−1)^j relu(s − j) on {0,1}^d, one hidden layer of d units."""
+    parity(x) = relu(s) + Σ_{j=1}^{d−1} 2(−1)^j relu(s − j) on {0,1}^d, one hidden layer of d units.
+    ``scale`` replaces the 2 (a wrong value builds the mutation of the tests)."""
     j = np.arange(d)
     W = np.concatenate([-j[:, None].astype(float), np.ones((d, d))], axis=1)
-    coef = np.where(j == 0, 1.0, 2.0 * (-1.0) ** j)
+    coef = np.where(j == 0, 1.0, scale * (-1.0) ** j)
     R = np.concatenate([np.zeros(1 + d), coef])[None, :]
     return ReLUNet(d, [W], R)
+
+
+# ---------------------------------------------------------------- the 6n-unit one-hidden-layer adder
+SHALLOW_VARIANTS = ("exact", "no-wrap-step", "step-off-by-one", "one-linear-form", "top-bit-without-a0")
+
+
+def adder_shallow_network(n: int, variant: str = "exact") -> ReLUNet:
+    """One hidden layer of 6n ReLU units that computes the n-bit adder exactly on {0,1}^(2n).
+
+    Bit k of a + b is bit k of v_k = Σ_{i≤k} 2^i (a_i + b_i) (higher bits cannot reach it). With
+    q = floor(v_k / 2^k) ∈ {0, 1, 2, 3} (v_k ≤ 2^(k+2) − 2), s_k = [q ≥ 1] − [q ≥ 2] + [q ≥ 3], i.e.
+    s_k = [v_k ≥ 2^k] − [v_k ≥ 2^(k+1)] + [v_k ≥ 3·2^k], and the carry c_n = [v_{n−1} ≥ 2^n] is the middle
+    step of s_{n−1} (shared). An integer step is two units: [v ≥ c] = relu(v − c + 1) − relu(v − c).
+    The units of bit k read the 2(k+1) inputs a_0..a_k, b_0..b_k (largest fan-in 2n).
+
+    ``variant`` builds a plausible wrong construction for the mutation tests: 'no-wrap-step' drops the
+    step at 3·2^k, 'step-off-by-one' writes the step as relu(v − c) − relu(v − c − 1) (= [v ≥ c + 1]),
+    'one-linear-form' lets every bit read the full sum v_{n−1}, 'top-bit-without-a0' removes a_0 from the
+    units of bit n − 1 and the carry (fan-in 2n − 1).
+    """
+    if n < 1:
+        raise ValueError("n >= 1")
+    if variant not in SHALLOW_VARIANTS:
+        raise ValueError(f"variant {variant!r} not in {SHALLOW_VARIANTS}")
+    steps = (1, 2) if variant == "no-wrap-step" else (1, 2, 3)
+    shift = 0.0 if variant == "step-off-by-one" else 1.0
+    rows, R = [], np.zeros((n + 1, 1 + 2 * n + 2 * len(steps) * n))
+    for k in range(n):
+        top = n - 1 if variant == "one-linear-form" else k
+        w = np.zeros(2 * n)
+        w[:top + 1] = w[n:n + top + 1] = 2.0 ** np.arange(top + 1)   # v_top = Σ_{i≤top} 2^i (a_i + b_i)
+        if variant == "top-bit-without-a0" and k == n - 1:
+            w[0] = 0.0
+        for j in steps:
+            c = j * 2 ** k
+            col = 1 + 2 * n + len(rows)
+            rows += [np.concatenate([[shift - c], w]), np.concatenate([[shift - c - 1], w])]
+            sign = 1.0 if j % 2 else -1.0
+            R[k, col] += sign
+            R[k, col + 1] -= sign
+            if k == n - 1 and j == 2:  # carry c_n = [v_{n-1} >= 2^n]
+                R[n, col] += 1.0
+                R[n, col + 1] -= 1.0
+    return ReLUNet(2 * n, [np.array(rows)], R)
+
+
+def shallow_adder_family(ns, variant: str = "exact") -> dict:
+    """:func:`adder_shallow_network` for each n, measured on all 4^n inputs: units, depth, max fan-in,
+    nonzero connection weights (edges), wrong (input, bit) pairs and the largest |network − truth|."""
+    rows = {k: [] for k in ("n", "units", "depth", "max_fan_in", "edges", "mismatches", "max_abs_error")}
+    for n in ns:
+        net = adder_shallow_network(int(n), variant)
+        y = net(all_inputs(2 * int(n)))
+        truth = adder_truth(int(n))
+        for k, v in (("n", int(n)), ("units", net.units), ("depth", net.depth), ("max_fan_in", net.max_fan_in),
+                     ("edges", net.edges), ("mismatches", int((np.abs(y - truth) > 1e-9).sum())),
+                     ("max_abs_error", float(np.abs(y - truth).max()))):
+            rows[k].append(v)
+    return {k: np.array(v) for k, v in rows.items()}
+
+
+# ---------------------------------------------------------------- what a one-hidden-layer unit must read
+def mobius_coefficient(values: np.ndarray, subset: list) -> int:
+    """Möbius coefficient μ_f(S) = Σ_{T ⊆ S} (−1)^{|S|−|T|} f(1_T) of f given on every point of
+    :func:`all_inputs` (m) (``values`` of length 2^m, integer-valued): the coefficient of Π_{i∈S} x_i in the
+    unique multilinear polynomial that equals f on {0,1}^m."""
+    values = np.asarray(values)
+    u = np.arange(values.size)
+    mask = int(sum(1 << int(i) for i in subset))
+    inside = (u & ~mask) == 0
+    pop = np.array([bin(int(x)).count("1") for x in u[inside]])
+    return int(np.sum(((-1) ** (len(subset) - pop)) * values[inside].astype(np.int64)))
+
+
+def adder_top_coefficients(n: int) -> dict:
+    """Top Möbius coefficients of the adder's outputs from its truth table: for the sum bit s_k over its
+    2(k+1) inputs {a_0..a_k, b_0..b_k}, and for the carry c_n over all 2n inputs."""
+    T = adder_truth(n)
+    out = {"sum": [mobius_coefficient(T[:, k], list(range(k + 1)) + list(range(n, n + k + 1))) for k in range(n)]}
+    out["carry"] = mobius_coefficient(T[:, n], list(range(2 * n)))
+    return out
+
+
+def experiment(n_max: int, n_lookup_max: int, parity_d: int) -> dict:
+    """Everything notebook 08 measures, for adders n = 1..n_max (every input): the compiled deep nets, the
+    6n-unit shallow nets, the single-linear-form shallow nets, the lookup tables (n ≤ n_lookup_max), the
+    top Möbius coefficients of the outputs, and the d-unit parity network."""
+    ns = np.arange(1, n_max + 1)
+    ns_lookup = np.arange(1, min(n_lookup_max, n_max) + 1)
+    out = {"ns": ns, "ns_lookup": ns_lookup, "deep": adder_family(ns), "shallow": shallow_adder_family(ns)}
+    # plausible wrong shallow constructions, on the same inputs (wrong (input, bit) pairs per n)
+    out["shallow_wrong"] = {v: shallow_adder_family(ns, v)["mismatches"] for v in SHALLOW_VARIANTS[1:]}
+    # a compiler that drops one gate: wrong (input, bit) pairs of the n-bit adder for each dropped gate
+    n_drop = min(4, n_max)
+    out["n_drop"] = n_drop
+    out["dropped_gate_mismatches"] = np.array([
+        int((compile_circuit(adder(n_drop), drop=k)(all_inputs(2 * n_drop)) != adder_truth(n_drop)).sum())
+        for k in range(adder(n_drop).size)])
+    sumnet = [adder_sum_network(int(m)) for m in ns]
+    out["sumnet_units"] = np.array([net.units for net in sumnet])
+    err = [np.abs(net(all_inputs(2 * int(m))) - adder_truth(int(m))) for m, net in zip(ns, sumnet)]
+    out["sumnet_max_error"] = np.array([e.max() for e in err])
+    out["sumnet_mismatches"] = np.array([int((e > 1e-9).sum()) for e in err])
+    lookups = [lookup_network(adder_truth(int(m))) for m in ns_lookup]
+    out["lookup_units"] = np.array([net.units for net in lookups])
+    err = [np.abs(net(all_inputs(2 * int(m))) - adder_truth(int(m))) for m, net in zip(ns_lookup, lookups)]
+    out["lookup_max_error"] = np.array([e.max() for e in err])
+    out["lookup_mismatches"] = np.array([int((e > 1e-9).sum()) for e in err])
+    tops = [adder_top_coefficients(int(m)) for m in ns]
+    out["top_carry"] = np.array([t["carry"] for t in tops])
+    out["top_sum"] = [np.array(t["sum"]) for t in tops]       # per n: k = 0..n-1
+    X = all_inputs(parity_d)
+    par = parity_network(parity_d)
+    out["parity_units"], out["parity_depth"] = par.units, par.depth
+    err = np.abs(par(X)[:, 0] - X.sum(1) % 2)
+    out["parity_max_error"], out["parity_mismatches"] = float(err.max()), int((err > 1e-9).sum())
+    out["parity_scale1_mismatches"] = int((np.abs(parity_network(parity_d, 1.0)(X)[:, 0] - X.sum(1) % 2) > 1e-9).sum())
+    return out

@@ -16,7 +16,8 @@ from .threads import one_blas_thread
 
 
 def gaussian_matrices(seeds, m: int, d: int) -> np.ndarray:
-    """A batch of (len(seeds), m, d) Gaussian matrices with N(0, 1/m) entries, one seed per matrix."""
+    """A batch of (len(seeds), m, d) Gaussian matrices with N(0, 1/m) entries, one seed (an int or a list of
+    ints, as np.random.default_rng takes) per matrix."""
     return np.array([np.random.default_rng(seed).standard_normal((m, d)) / np.sqrt(m) for seed in seeds])
 
 
@@ -81,7 +82,7 @@ def iht(A: np.ndarray, y: np.ndarray, s: int, n_iter: int, x0: np.ndarray | None
     return xs
 
 
-def sparse_signals(seed: int, B: int, R: int, d: int, s: int, *, kind: str = "gauss") -> np.ndarray:
+def sparse_signals(seed, B: int, R: int, d: int, s: int, *, kind: str = "gauss") -> np.ndarray:
     """(B, R, d) s-sparse signals on random supports; ``kind`` 'gauss' (N(0,1) values), 'sign' (±1) or
     'decay' (magnitudes 1, 10^-1/2, 10^-1, ...: hard for support detection)."""
     rng = np.random.default_rng(seed)
@@ -109,7 +110,7 @@ def step_ratio(A: np.ndarray, z: np.ndarray, x: np.ndarray, s: int) -> np.ndarra
 
 
 @one_blas_thread
-def adversarial_pairs(A: np.ndarray, support: np.ndarray, s: int, seed: int, R: int, rounds: int = 8,
+def adversarial_pairs(A: np.ndarray, support: np.ndarray, s: int, seed, R: int, rounds: int = 8,
                       keep: int = 32):
     """Hard instances for the one-step contraction: pairs (z, x) of s-sparse vectors inside each matrix's
     worst 3s-support (from :func:`rip_constant`), found by random search (R pairs per matrix, scales
@@ -156,3 +157,53 @@ def error_ratios(xs: np.ndarray, x_true: np.ndarray, *, floor: float = 1e-12):
     ok = prev > floor * scale
     ratio = np.where(ok, err[1:] / np.where(ok, prev, 1.0), np.nan)
     return err, ratio
+
+
+# ---------------------------------------------------------------- notebook 06's experiment
+# Named random streams: every draw comes from np.random.default_rng([seed, STREAM, j, ...]) with j the index of
+# the measurement count m in m_grid, so that changing one part (say the noise) leaves the others unchanged.
+STREAM_DESIGN = 1       # the Gaussian matrices: [seed, 1, j, matrix]
+STREAM_SIGNALS = 2      # the sparse signals: [seed, 2, j, signal kind]
+STREAM_NOISE = 3        # the measurement noise: [seed, 3, j, signal kind]
+STREAM_ADVERSARIAL = 4  # the hard-instance search: [seed, 4, j]
+SIGNAL_KINDS = ("gauss", "sign", "decay")
+
+
+def experiment(d: int, s: int, m_grid, n_mats: int, n_signals: int, n_iter: int, n_adversarial: int,
+               adv_rounds: int, noise: float, eps: float, seed: int) -> list[dict]:
+    """Notebook 06: for each m in ``m_grid``, ``n_mats`` Gaussian matrices with exact δ_2s, δ_3s (and the worst
+    3s-support); noiseless IHT from 0 on ``n_signals`` signals of each kind; noisy IHT (‖e‖ ≈ ``noise``) on the
+    Gaussian signals; the hard-pair search for the one-step ratio. One dict per m with: m, d3, d2 (n_mats,),
+    step_traj (largest one-step ratio over the noiseless runs), step_adv (best hard pair), conv (fraction of
+    runs reaching relative error 1e-10), first_hit (first n with relative error <= eps, n_iter + 1 if never;
+    (n_mats, kinds * n_signals)), noisy = (errors (n_iter + 1, n_mats, n_signals), ‖e‖, ‖x‖), curve (relative
+    errors of the noiseless runs, (n_iter + 1, n_mats, kinds * n_signals))."""
+    rows = []
+    for j, m in enumerate(m_grid):
+        A = gaussian_matrices([[seed, STREAM_DESIGN, j, i] for i in range(n_mats)], m, d)
+        d3, T3 = rip_constant(A, 3 * s, return_support=True)
+        d2 = rip_constant(A, 2 * s)
+        At = A.transpose(0, 2, 1)
+        step_max = np.zeros(n_mats)
+        conv = np.zeros(n_mats)
+        first_hit = np.zeros((n_mats, len(SIGNAL_KINDS) * n_signals))
+        curves, noisy = [], None
+        for k, kind in enumerate(SIGNAL_KINDS):
+            x = sparse_signals([seed, STREAM_SIGNALS, j, k], n_mats, n_signals, d, s, kind=kind)
+            y = np.matmul(x, At)
+            err, ratio = error_ratios(iht(A, y, s, n_iter), x)
+            step_max = np.maximum(step_max, np.nanmax(np.nan_to_num(ratio, nan=0.0), axis=(0, 2)))
+            rel = err / err[0]
+            conv += (rel[-1] <= 1e-10).mean(axis=1) / len(SIGNAL_KINDS)
+            hit = np.where((rel <= eps).any(axis=0), (rel <= eps).argmax(axis=0), n_iter + 1)
+            first_hit[:, k * n_signals:(k + 1) * n_signals] = hit
+            curves.append(rel)
+            if kind == "gauss":   # noisy runs: y = A x + e with ||e|| ~ noise
+                rng = np.random.default_rng([seed, STREAM_NOISE, j, k])
+                e = noise * rng.standard_normal(y.shape) / np.sqrt(m)
+                err_n = np.linalg.norm(iht(A, y + e, s, n_iter) - x, axis=-1)     # (n_iter+1, B, R)
+                noisy = (err_n, np.linalg.norm(e, axis=-1), np.linalg.norm(x, axis=-1))
+        _, _, adv = adversarial_pairs(A, T3, s, [seed, STREAM_ADVERSARIAL, j], n_adversarial, rounds=adv_rounds)
+        rows.append(dict(m=m, d3=d3, d2=d2, step_traj=step_max, step_adv=adv, conv=conv,
+                         first_hit=first_hit, noisy=noisy, curve=np.concatenate(curves, axis=2)))
+    return rows
