@@ -1,0 +1,278 @@
+"""Over-parameterised two-layer ReLU networks trained by full-batch gradient descent, and their Gram matrix H∞
+(notebook 10).
+
+The model of Du, Zhai, Póczos & Singh (ICLR 2019) and Arora, Du, Hu, Li & Wang (ICML 2019):
+
+    f(x) = (1/√m) Σ_r a_r relu(w_r·x),   a_r = ±1 fixed,   w_r(0) ~ N(0, κ² I) (κ = 1 in Du et al.),
+
+first layer trained by full-batch gradient descent on ½‖u − y‖², u_i = f(x_i), unit-norm inputs x_i. Its Gram
+matrix H(W)_ij = x_i·x_j (1/m) Σ_r 1{w_r·x_i ≥ 0, w_r·x_j ≥ 0} governs the step u(k+1) − u(k) = −η H(W(k)) (u(k) − y)
+(exactly, while no activation pattern flips), and H∞ = E_w H is its infinite-width limit.
+
+* :func:`sphere_points` — n points uniform on the unit sphere of R^d (the data of one replicate).
+* :func:`gram_infinity` — H∞ in closed form (derived in notebook 10 from the Gaussian orthant probability);
+  :func:`gram_empirical` — H(W) of a finite network; :func:`relu_output_kernel` — E_w[relu(w·x_i) relu(w·x_j)]
+  (the covariance of the initial outputs; a kernel that is *not* H∞).
+* :func:`init_network` — (W(0), a) of one width and seed; :func:`outputs` — u = f(X), batched.
+* :func:`label_sets` — a binary-tree (compositionally sparse) target, a dense smooth target and random signs,
+  each centred and scaled to unit RMS; :func:`slowest_direction_labels` — labels whose initial residual is the
+  eigenvector of H∞'s smallest eigenvalue (the worst case of the infinite-width dynamics).
+* :func:`train_gd` — batched full-batch GD; records the residual y − u(k) and the weight movement every step.
+* :func:`kernel_prediction` — ‖(I − ηH)^k r(0)‖ = sqrt(Σ_i (1 − ηλ_i)^{2k} (v_i·r(0))²) from the spectrum of H.
+* :func:`loss_ratio`, :func:`trajectory_error`, :func:`steps_to_fraction`, :func:`label_complexity` — the
+  quantities notebook 10's verdicts read (and its mutation tests feed the same checks with wrong claims).
+* :func:`experiment` — notebook 10's grid: replicates (data, labels, initialisation per seed) × label sets ×
+  widths, all trained with η = eta_scale / λ_max(H∞) of the replicate.
+
+Seed streams (``np.random.default_rng([seed, stream, ...])``): 1 data points, 2 initial weights (per width),
+3 random labels; the tree and dense targets use :mod:`sparsebounds.compositional`'s own streams (6 and 12).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import compositional
+from .threads import one_blas_thread
+
+LABEL_KINDS = ("tree", "dense", "random", "slowest")
+
+
+# ------------------------------------------------------------------ data and kernels
+def sphere_points(seed: int, n: int, d: int) -> np.ndarray:
+    """(n, d) points uniform on the unit sphere S^(d−1) (stream 1)."""
+    z = np.random.default_rng([int(seed), 1, n, d]).standard_normal((n, d))
+    return z / np.linalg.norm(z, axis=1, keepdims=True)
+
+
+def _cosines(X):
+    X = np.asarray(X, float)
+    return np.clip(X @ np.swapaxes(X, -1, -2), -1.0, 1.0)
+
+
+def gram_infinity(X) -> np.ndarray:
+    """H∞_ij = x_i·x_j (π − arccos(x_i·x_j)) / (2π) for unit-norm rows of X (..., n, d) -> (..., n, n)."""
+    t = _cosines(X)
+    return t * (np.pi - np.arccos(t)) / (2 * np.pi)
+
+
+def relu_output_kernel(X) -> np.ndarray:
+    """E_w[relu(w·x_i) relu(w·x_j)] = (sin θ + (π − θ) cos θ) / (2π), θ = arccos(x_i·x_j): the covariance of the
+    initial outputs u(0) (arc-cosine kernel of degree 1), a different kernel from H∞."""
+    t = _cosines(X)
+    th = np.arccos(t)
+    return (np.sin(th) + (np.pi - th) * t) / (2 * np.pi)
+
+
+def gram_empirical(W, X) -> np.ndarray:
+    """H(W)_ij = x_i·x_j (1/m) Σ_r 1{w_r·x_i ≥ 0, w_r·x_j ≥ 0}; W (..., m, d), X (..., n, d) -> (..., n, n)."""
+    W, X = np.asarray(W, float), np.asarray(X, float)
+    S = (W @ np.swapaxes(X, -1, -2) >= 0).astype(float)                 # (..., m, n)
+    return (X @ np.swapaxes(X, -1, -2)) * (np.swapaxes(S, -1, -2) @ S) / W.shape[-2]
+
+
+# ------------------------------------------------------------------ the network
+def init_network(seed: int, m: int, d: int, kappa: float = 1.0):
+    """W(0) (m, d) with N(0, κ²) entries and a (m,) uniform on {−1, +1}, from stream 2 of (seed, width)."""
+    rng = np.random.default_rng([int(seed), 2, int(m), int(d)])
+    W = kappa * rng.standard_normal((m, d))
+    a = rng.choice([-1.0, 1.0], m)
+    return W, a
+
+
+def outputs(W, a, X) -> np.ndarray:
+    """u_i = (1/√m) Σ_r a_r relu(w_r·x_i); W (..., m, d), a (..., m), X (..., n, d) -> (..., n)."""
+    W, a, X = np.asarray(W, float), np.asarray(a, float), np.asarray(X, float)
+    Z = np.maximum(W @ np.swapaxes(X, -1, -2), 0.0)
+    return (a[..., None, :] @ Z)[..., 0, :] / np.sqrt(W.shape[-2])
+
+
+# ------------------------------------------------------------------ labels
+def _standardise(y):
+    y = np.asarray(y, float) - np.mean(y)
+    return y / np.sqrt(np.mean(y ** 2))
+
+
+def label_sets(seed: int, X) -> dict:
+    """Centred, unit-RMS labels on the points X (n, d), d a power of 2:
+
+    ``tree``: :class:`compositional.TreeTarget` (a binary tree of bivariate constituents) at z = (√d/2)·x,
+    which spreads the coordinates of sphere points (standard deviation ≈ 1/√d) over the tree's domain [−1, 1];
+    ``dense``: :class:`compositional.RidgeTarget` (4 ridge functions of dense random directions) at the same z;
+    ``random``: independent random signs (stream 3).
+    """
+    X = np.asarray(X, float)
+    n, d = X.shape
+    z = X * (np.sqrt(d) / 2)
+    tree = compositional.TreeTarget.random([seed], d)(z)[0]
+    dense = compositional.RidgeTarget.random([seed], d)(z)[0]
+    rand = np.random.default_rng([int(seed), 3, n]).choice([-1.0, 1.0], n)
+    return {"tree": _standardise(tree), "dense": _standardise(dense), "random": _standardise(rand)}
+
+
+def slowest_direction_labels(u0, H) -> np.ndarray:
+    """y = u(0) + √n v_min(H): the initial residual y − u(0) is the eigenvector of H's smallest eigenvalue
+    (scaled like unit-RMS labels), the slowest direction of the kernel dynamics. u0 (n,), H (n, n)."""
+    v = np.linalg.eigh(H)[1][:, 0]
+    v = v * np.sign(v.sum() or 1.0)
+    return np.asarray(u0, float) + np.sqrt(len(v)) * v
+
+
+# ------------------------------------------------------------------ gradient descent
+def train_gd(W0, a, X, Y, eta, steps: int, *, dtype=np.float32) -> dict:
+    """Full-batch GD on ½‖u − y‖² over the first layer, for S initialisations × L label sets of one width at once
+    (the L networks of an initialisation start from the same weights: paired comparisons between label sets).
+
+    W0 (S, m, d), a (S, m), X (S, n, d), Y (S, L, n), eta (S,). Returns ``residual`` (steps + 1, S, L, n): y − u(k);
+    ``move_max`` / ``move_rms`` (steps + 1, S, L): max_r ‖w_r(k) − w_r(0)‖ and sqrt(mean_r ‖w_r(k) − w_r(0)‖²);
+    ``flipped`` (S, L): the fraction of (unit, point) activation patterns that differ at the end from the start;
+    ``gram_end`` (S, L, n, n): H(W(steps)), the Gram matrix after training. The layout puts the L·m units of
+    an initialisation side by side, so that the forward pass is one product (n, d) @ (d, L·m) per
+    initialisation. Float32 by default (3x faster; the quantities checked are far
+    above its resolution); returned arrays are float64.
+    """
+    W0, a, X, Y = (np.asarray(v, float) for v in (W0, a, X, Y))
+    S, m, d = W0.shape
+    L, n = Y.shape[1], Y.shape[2]
+    Wt = np.ascontiguousarray(np.tile(np.swapaxes(W0, 1, 2), (1, 1, L)), dtype=dtype)   # (S, d, L·m)
+    W0t = Wt.copy()
+    Xd = np.asarray(X, dtype)
+    XT = np.ascontiguousarray(np.swapaxes(Xd, 1, 2))                                   # (S, d, n)
+    Yd = np.asarray(Y, dtype)
+    acol = np.asarray(a / np.sqrt(m), dtype)[:, None, :, None]                          # (S, 1, m, 1)
+    coef = np.asarray(a[:, None, :] * (np.asarray(eta, float) / np.sqrt(m))[:, None, None], dtype)  # (S, 1, m)
+    Z = np.empty((S, n, L * m), dtype)
+    Z4 = Z.reshape(S, n, L, m).transpose(0, 2, 1, 3)                                    # (S, L, n, m) view
+    res = np.empty((steps + 1, S, L, n))
+    mmax = np.empty((steps + 1, S, L))
+    mrms = np.empty((steps + 1, S, L))
+    S0 = None
+    for k in range(steps + 1):
+        np.matmul(Xd, Wt, out=Z)                                                       # w_r·x_i
+        if S0 is None:
+            S0 = Z > 0
+        np.maximum(Z, 0.0, out=Z)
+        r = Yd - np.matmul(Z4, acol)[..., 0]                                           # y − u, (S, L, n)
+        res[k] = r
+        Dt = (Wt - W0t).reshape(S, d, L, m)
+        mv = np.sqrt(np.einsum("sdlm,sdlm->slm", Dt, Dt, dtype=float))
+        mmax[k] = mv.max(-1)
+        mrms[k] = np.sqrt((mv ** 2).mean(-1))
+        if k == steps:
+            break
+        np.greater(Z, 0.0, out=Z)                                                      # activation pattern
+        G = np.matmul(XT[:, None] * r[:, :, None, :], Z4)                               # Σ_i (y_i − u_i) S_ri x_i
+        G *= coef[:, :, None, :]                                                       # (S, L, d, m)
+        Wt += G.transpose(0, 2, 1, 3).reshape(S, d, L * m)                             # W −= η ∂L/∂W
+    S_end = np.matmul(Xd, Wt) > 0
+    flipped = (S_end != S0).reshape(S, n, L, m).mean(axis=(1, 3))
+    P = S_end.reshape(S, n, L, m).transpose(0, 2, 1, 3).astype(dtype)                   # (S, L, n, m)
+    gram_end = (X @ np.swapaxes(X, 1, 2))[:, None] * np.matmul(P, np.swapaxes(P, 2, 3)).astype(float) / m
+    return {"residual": res, "move_max": mmax, "move_rms": mrms, "flipped": flipped, "gram_end": gram_end}
+
+
+def kernel_prediction(H, r0, eta, ks, *, power: int = 2, eig=None) -> np.ndarray:
+    """‖(I − ηH)^k r0‖ = sqrt(Σ_i (1 − ηλ_i)^{2k} (v_i·r0)²) for k in ks: H (..., n, n), r0 (..., n), eta (...,)
+    -> (len(ks), ...). ``power`` is the 2 of (1 − ηλ_i)^{2k} (a mutation test sets it to 1); ``eig`` the
+    precomputed ``np.linalg.eigh(H)``."""
+    lam, V = np.linalg.eigh(H) if eig is None else eig
+    c2 = np.einsum("...ij,...i->...j", V, r0) ** 2                          # (v_i·r0)²
+    fac = 1.0 - np.asarray(eta, float)[..., None] * lam                     # (..., n)
+    k = np.asarray(ks, float).reshape((-1,) + (1,) * fac.ndim)
+    return np.sqrt((fac ** (power * k) * c2).sum(-1))
+
+
+# ------------------------------------------------------------------ notebook 10's grid
+@one_blas_thread
+def experiment(n: int, d: int, widths, seeds, steps: int, eta_scale: float = 1.0, *, kappa: float = 1.0,
+               max_elements: int = 1 << 22) -> dict:
+    """Train every (width, seed, label set) network; seeds are replicates (own data, labels, initialisation).
+
+    Returns a dict: ``X`` (S, n, d), ``H`` (S, n, n) H∞, ``eigvals`` (S, n), ``eta`` (S,) = eta_scale/λ_max,
+    ``labels`` {kind: (S, n)} (``slowest`` per width: (W, S, n)), ``kinds``, ``widths``, ``seeds``, and per
+    width index j: ``residual`` (W, steps + 1, S, L, n), ``move_max``/``move_rms`` (W, steps + 1, S, L),
+    ``flipped`` (W, S, L), ``gram_end`` (W, S, L, n, n) = H(W(steps)), ``gram0`` (W, S, n, n) = H(W(0)).
+    The batch is cut into chunks of at most ``max_elements`` hidden activations (members × m × n). One BLAS
+    thread (the products are many and small; a thread pool only spins on a shared machine).
+    """
+    widths, seeds = [int(m) for m in widths], [int(s) for s in seeds]
+    S, L, J = len(seeds), len(LABEL_KINDS), len(widths)
+    X = np.stack([sphere_points(s, n, d) for s in seeds])
+    H = gram_infinity(X)
+    lam = np.linalg.eigvalsh(H)
+    eta = eta_scale / lam[:, -1]
+    labs = [label_sets(s, X[i]) for i, s in enumerate(seeds)]
+    base = {k: np.stack([lb[k] for lb in labs]) for k in LABEL_KINDS[:-1]}
+    out = {"X": X, "H": H, "eigvals": lam, "eta": eta, "kinds": LABEL_KINDS, "widths": np.array(widths),
+           "seeds": np.array(seeds), "labels": dict(base), "steps": steps,
+           "residual": np.empty((J, steps + 1, S, L, n)), "move_max": np.empty((J, steps + 1, S, L)),
+           "move_rms": np.empty((J, steps + 1, S, L)), "flipped": np.empty((J, S, L)),
+           "gram0": np.empty((J, S, n, n)), "gram_end": np.empty((J, S, L, n, n))}
+    slow = np.empty((J, S, n))
+    for j, m in enumerate(widths):
+        nets = [init_network(s, m, d, kappa) for s in seeds]
+        W0 = np.stack([w for w, _ in nets])
+        A = np.stack([a for _, a in nets])
+        u0 = outputs(W0, A, X)
+        G0 = gram_empirical(W0, X)
+        out["gram0"][j] = G0
+        for i in range(S):
+            slow[j, i] = slowest_direction_labels(u0[i], H[i])
+        Y = np.stack([base["tree"], base["dense"], base["random"], slow[j]], axis=1)   # (S, L, n)
+        chunk = max(1, max_elements // (L * m * n))
+        for c in range(0, S, chunk):
+            si = slice(c, c + chunk)
+            run = train_gd(W0[si], A[si], X[si], Y[si], eta[si], steps)
+            out["residual"][j][:, si] = run["residual"]
+            out["move_max"][j][:, si] = run["move_max"]
+            out["move_rms"][j][:, si] = run["move_rms"]
+            out["flipped"][j][si] = run["flipped"]
+            out["gram_end"][j][si] = run["gram_end"]
+    out["labels"]["slowest"] = slow
+    return out
+
+
+# ------------------------------------------------------------------ what the verdicts of notebook 10 read
+FLOOR = 1e-10   # smallest loss ratio ‖r(k)‖²/‖r(0)‖² the float32 runs resolve (‖r‖ to ~1 % of itself)
+
+
+def loss_ratio(out) -> np.ndarray:
+    """‖y − u(k)‖² / ‖y − u(0)‖², shape (widths, steps + 1, seeds, label sets)."""
+    L2 = (out["residual"] ** 2).sum(-1)
+    return L2 / L2[:, :1]
+
+
+def trajectory_error(out, *, kernel=None, start: str = "residual", power: int = 2) -> np.ndarray:
+    """max_k |‖y − u(k)‖ − ‖(I − ηH)^k r‖| / ‖y − u(0)‖ per (width, seed, label set): how far the measured
+    trajectory is from the kernel prediction. Defaults: H = H∞ and r = y − u(0). The wrong predictions of the
+    mutation tests: ``kernel`` another (seeds, n, n) matrix, ``start="labels"`` (r = y, the κ → 0 form),
+    ``power=1``. Only steps where the measured loss ratio is above :data:`FLOOR` count."""
+    H = out["H"] if kernel is None else kernel
+    res = out["residual"]
+    ks = np.arange(res.shape[1])
+    meas = np.sqrt((res ** 2).sum(-1))                                        # (J, K + 1, S, L)
+    ok = meas ** 2 >= FLOOR * meas[:, :1] ** 2
+    err = np.empty(meas.shape[:1] + meas.shape[2:])
+    lam, V = np.linalg.eigh(H)
+    eig = (lam[:, None], V[:, None])
+    for j in range(res.shape[0]):
+        if start == "residual":
+            r0 = res[j, 0]
+        else:
+            r0 = np.stack([np.stack([out["labels"][k][i] if k != "slowest" else out["labels"][k][j, i]
+                                     for k in out["kinds"]]) for i in range(len(out["seeds"]))])
+        pred = kernel_prediction(None, r0, out["eta"][:, None], ks, power=power, eig=eig)
+        err[j] = np.where(ok[j], np.abs(meas[j] - pred), 0.0).max(0) / meas[j, 0]
+    return err
+
+
+def steps_to_fraction(out, fraction: float = 1e-2) -> np.ndarray:
+    """The first k with ‖y − u(k)‖² ≤ fraction·‖y − u(0)‖² per (width, seed, label set); steps + 1 if never."""
+    below = loss_ratio(out) <= fraction
+    return np.where(below.any(1), below.argmax(1), below.shape[1])
+
+
+def label_complexity(out) -> dict:
+    """yᵀ(H∞)⁻¹y per seed for the label sets that do not depend on the width (tree, dense, random)."""
+    H = out["H"]
+    return {k: np.einsum("si,si->s", out["labels"][k], np.linalg.solve(H, out["labels"][k][..., None])[..., 0])
+            for k in out["kinds"] if k != "slowest"}
