@@ -31,13 +31,16 @@ def _lock():
     return pins
 
 
+CONDA_TO_PIP = {"matplotlib-base": "matplotlib"}   # conda-forge's matplotlib adds Qt, which no notebook uses
+
+
 def _conda():
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
     pins = {}
     for d in env["dependencies"]:
         if isinstance(d, str) and d != "pip":
             name, _, version = d.partition("=")
-            pins[name.lower()] = version
+            pins[CONDA_TO_PIP.get(name.lower(), name.lower())] = version
     return pins, env
 
 

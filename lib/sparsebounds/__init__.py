@@ -1,10 +1,23 @@
-"""sparsebounds: derive convergence bounds of sparse models with SymPy, check them on simulations.
+"""sparsebounds: derive the bounds of sparse models and compositional sparsity with SymPy, check them on
+small seeded simulations, and record a verdict that can fail.
 
 Modules, one idea each:
-  checks   -- verdict functions that can fail (below, above, close, slope_ci, within)
-  claims   -- register a claim from a notebook; collect claims.json / claims.md
-  output   -- where figures go, deterministic saving, plot style
-  proximal -- ISTA / FISTA / gradient descent, Lasso instances, hard instances (Nesterov, Huber)
-  runner   -- execute notebooks with papermill (``python -m sparsebounds run``)
+  checks          -- verdicts (below, above, close, within, asymptotic_rate, all_of)
+  claims          -- register a claim (kind, evidence class, expected verdict); claims.json / claims.md
+  equivalence     -- what "the same result" means across machines (claims, printed text, figure data)
+  output          -- where figures go, saving with their data, plot style, round-off formatting
+  runner          -- execute notebooks with papermill (``python -m sparsebounds run``)
+  threads         -- one BLAS thread for loops of small products
+  proximal        -- 01: ISTA / FISTA / gradient descent, Lasso and worst-case instances
+  compositional   -- 02, 03: smooth and tree-compositional targets, grid approximants, error propagation
+  networks        -- batched shallow and tree networks trained with Adam (02, 03, 04)
+  rademacher      -- 04: Rademacher complexity of l1 / l2 balls, exact finite-m expectations
+  generalization  -- 04: norm-based bounds of sparse (tree) and dense networks
+  lasso_error     -- 05: Lasso instances, solver, error decomposition, restricted eigenvalues
+  iht             -- 06: iterative hard thresholding, exact RIP constants, hard instances
+  phase_transition-- 07: basis pursuit, critical measurement counts, the statistical dimension
+  circuits        -- 08: Boolean circuits compiled into ReLU networks, shallow adders, fan-in
+  lowrank         -- 09: SGD / gradient descent with weight decay and the rank of the weights
+  overparam       -- 10: wide two-layer ReLU networks trained by gradient descent, the Gram matrix H∞
 """
 __version__ = "0.1.0"
