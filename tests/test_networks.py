@@ -107,3 +107,20 @@ def test_blocked_gradient_equals_full_batch():
         np.testing.assert_allclose(l1, l2, rtol=1e-12)
         for k in g1:
             np.testing.assert_allclose(g1[k], g2[k], rtol=1e-10, atol=1e-13)
+
+
+def test_per_member_step_sizes_and_targets_equal_separate_runs():
+    """train_adam with lr (B,) and y (B, P) trains each member as a scalar-lr run on its own target would."""
+    rng = np.random.default_rng(7)
+    X = rng.uniform(-1, 1, (60, 4))
+    Y = np.stack([np.sin(X[:, 0] + X[:, 1]), np.cos(X[:, 2] * X[:, 3])])
+    for make in (nw.shallow, nw.tree):
+        batch = make([0, 0], 4, [3], "tanh")                     # two members, same initialisation
+        trained, _ = nw.train_adam(batch, X, Y, 40, lr=np.array([0.01, 0.05]))
+        for i, (lr, y) in enumerate(((0.01, Y[0]), (0.05, Y[1]))):
+            alone, _ = nw.train_adam(make([0], 4, [3], "tanh"), X, y, 40, lr=lr)
+            np.testing.assert_allclose(nw.flatten(trained.params)[i], nw.flatten(alone.params)[0], rtol=1e-9, atol=1e-12)
+    with pytest.raises(ValueError):
+        nw.train_adam(nw.shallow([0, 1], 4, [3]), X, Y, 5, lr=np.array([0.01, 0.02, 0.03]))
+    with pytest.raises(ValueError):
+        nw.train_adam(nw.shallow([0, 1], 4, [3]), X, Y, 5, lr=np.array([0.01, 0.02]), lr_final=np.array([1e-3, 1e-3]))

@@ -1,28 +1,32 @@
-"""Targets of known smoothness, compositional (binary-tree) targets, and their constructive approximants.
+"""Targets of known smoothness, compositional (binary-tree) targets, their constructive approximants, and
+the experiments of notebooks 02 and 03.
 
 Smoothness is exact by construction: the profile φ_m(t) = t^(m−1)·|t| has a bounded m-th derivative that
 jumps at t = 0, so φ_m ∘ (smooth) lies in W_m^∞ and in no W_{m+1}^∞.
 
-* :class:`SphereTarget` — f(x) = s·φ_m((‖x − c‖² − r²)/ρ) on [−1, 1]^d, smoothness exactly m, its kink
+* :class:`SphereTarget` — f(x) = φ_m((‖x − c‖² − r²)/ρ) on [−1, 1]^d, smoothness exactly m, its kink
   (m = 1) or curvature jump (m = 2) on a sphere crossing the cube; a random (c, r) per seed.
 * :func:`p1_interpolate` — the continuous piecewise-linear (P1) interpolant on the Kuhn (Freudenthal)
   triangulation of a uniform grid with M intervals per axis: the constructive approximant. In 1-D it is
   exactly a ReLU network with M units (:func:`sparsebounds.networks.relu_interpolant_1d`); in d ≥ 2 it is
   a continuous piecewise-linear function (representable by a ReLU network of depth ⌈log2(d + 1)⌉ + 1,
   not by one hidden layer). P1 accuracy saturates at order 2: error ~ M^(−min(m, 2)).
+* :func:`p1_peak_sup_errors` — its sup error measured where it peaks, with a fixed number of points per
+  cell (a bias that does not grow with refinement); :func:`p1_rate_data` — notebook 02's experiment.
 * :class:`TreeTarget` — f(x_1..x_d) on a binary tree, every node its own bivariate constituent
   h(a, b) = A·sin(ω(a + b) + φ) + B·ψ(a − b), ψ(t) = t|t|/2, which is in W_2^∞ exactly (ψ'' jumps), maps
-  [−1, 1]² into [−0.95, 0.95], and has partial Lipschitz constants L_a = L_b = A·ω + 2|B| (≈ 1.3, so a node
-  amplifies errors by up to L_a + L_b ≈ 2.7).
+  [−1, 1]² into [−0.85, 0.85], and has partial Lipschitz constants L_a = L_b = A·ω + 2|B| ≈ 0.87 (range
+  [0.705, 1.045]), so a node amplifies input errors by up to L_a + L_b ≈ 1.75.
 * :func:`tree_constructive` — the proof's approximant: every node replaced by its P1 interpolant on an
-  (M+1)×(M+1) grid of [−1, 1]², composed; returns per-node sup errors and the end-to-end error.
-* :func:`propagation_bound` — err(v) ≤ ε_v + L_a(v)·err(left) + L_b(v)·err(right), by recursion.
+  (M+1)×(M+1) grid of [−1, 1]², composed; returns per-node sup errors (on a per-cell lattice) and the
+  end-to-end sup and rms errors; :func:`tree_rate_data` — notebook 03's constructive experiment.
+* :func:`propagation_bound` — err(v) ≤ ε_v + L_a(v)·err(left) + L_b(v)·err(right), by recursion;
+  :func:`linear_hard_instance` — the worst case of that recursion (bound attained).
 * :class:`RidgeTarget` — a sum of a few ridge functions of dense random directions: a function of all d
   inputs that is not a binary-tree composition (natural for shallow nets), for contrast.
-* :func:`trained_shallow_errors`, :func:`deep_vs_shallow` — the training experiments of notebooks 02, 03
-  (batched over widths and seeds, :mod:`sparsebounds.networks`).
-* :func:`asymptotic_slope_ci` — a rate check that fits the next-order term; :func:`linear_hard_instance`
-  — the worst case of the error recursion (bound attained).
+* :func:`trained_shallow_errors` (notebook 02), :func:`deep_vs_shallow` / :func:`training_experiment`
+  (notebook 03: deep against shallow at equal parameters and equal step-size search, batched over targets,
+  seeds and step sizes) and the paired tests :func:`sign_test_greater`, :func:`rank_test_greater`.
 """
 from __future__ import annotations
 
@@ -139,17 +143,103 @@ def p1_sup_errors(target, Ms, X_test) -> np.ndarray:
     return out
 
 
-def test_points_per_target(target: SphereTarget, n: int, seed: int, n_kink: int = 0, n_corner: int = 0,
-                           corner_spacing: float = 0.0):
-    """(S, P, d): an independent :func:`test_points` set for every target (same sizes; kink points padded
-    by repeating the uniform ones so that the rows stack)."""
-    rows = []
+def p1_peak_sup_errors(target: SphereTarget, Ms, *, sub: int = 16, corner_cells: int = 2, corner_sub: int = 4,
+                       n_shift: int = 8) -> np.ndarray:
+    """sup_x |f − I_M f| for every target (rows) and grid M (columns), measured where the error peaks, with a
+    relative bias that does not grow as the grid is refined (a fixed number of points per cell):
+
+    * d = 1: every cell on a lattice of ``sub`` + 1 points, plus the singular points c ± r. For m = 1 the
+      error of the kink's cell is J·h·λ(1 − λ) with λ the kink's position in its cell, which jumps from grid
+      to grid; the sup is taken over ``n_shift`` translates of the target by j·h/n_shift (the worst kink
+      position of the class of translates, to within (1/n_shift)²).
+    * d ≥ 2, m = 2: the error constant grows with |x − c|, so the error peaks in the corner cells: a lattice
+      of spacing h/``corner_sub`` on the ``corner_cells``^d cells at each of the 2^d corners.
+    * d ≥ 2, m = 1: on every edge of the Kuhn triangulation that the singular sphere crosses, the exact
+      error at the crossing point p (there f(p) = 0, and I_M f is linear along the edge). To leading order
+      in h the P1 error of a kink is largest at such points (on each simplex f − I_M f is, to first order,
+      convex with its minimum on the kink plane, attained at a vertex of that polygon, i.e. on an edge).
+    """
+    Ms = [int(M) for M in Ms]
+    out = np.empty((target.c.shape[0], len(Ms)))
+    for j, M in enumerate(Ms):
+        if target.d == 1:
+            out[:, j] = _sup_1d(target, M, sub, n_shift if target.m == 1 else 1)
+        elif target.m == 2:
+            out[:, j] = _sup_corners(target, M, corner_cells, corner_sub)
+        elif target.m == 1:
+            out[:, j] = _sup_kink_edges(target, M)
+        else:
+            raise ValueError("peak sup errors are implemented for m = 1, 2 (P1 saturates at order 2)")
+    return out
+
+
+P1_M0 = {1: 16, 2: 8, 3: 4, 4: 4}   # coarsest grid of notebook 02, per d
+
+
+def p1_grids(d: int, levels: int, max_pieces: int) -> list[int]:
+    """Notebook 02's grids: M = M0(d)·2^j for j < levels (the mesh halves per level), while M^d <= max_pieces."""
+    return [P1_M0[d] * 2 ** j for j in range(levels) if (P1_M0[d] * 2 ** j) ** d <= max_pieces]
+
+
+def p1_rate_data(d: int, m: int, *, n_targets: int, levels: int, max_pieces: int, sub: int = 16,
+                 corner_sub: int = 4, n_shift: int = 8):
+    """Notebook 02's experiment for one (d, m): (pieces N = M^d (J,), peak sup errors (n_targets, J), targets)."""
+    Ms = p1_grids(d, levels, max_pieces)
+    target = SphereTarget.random(range(n_targets), d, m)
+    err = p1_peak_sup_errors(target, Ms, sub=sub, corner_sub=corner_sub, n_shift=n_shift)
+    return np.array(Ms, float) ** d, err, target
+
+
+def _sup_1d(target, M, sub, n_shift):
+    h = 2.0 / M
+    knots = np.linspace(-1.0, 1.0, M + 1)
+    lattice = (knots[:-1, None] + h * np.arange(sub + 1)[None] / sub).ravel()
+    out = np.zeros(target.c.shape[0])
+    for j in range(n_shift):
+        t = SphereTarget(1, target.m, target.c + j * h / n_shift, target.r)
+        kinks = np.clip(np.concatenate([t.c - t.r[:, None], t.c + t.r[:, None]], axis=1), -1.0, 1.0)
+        X = np.concatenate([np.broadcast_to(lattice, (t.c.shape[0], lattice.size)), kinks], axis=1)[..., None]
+        err = np.abs(p1_interpolate(t(knots[:, None]), M, X) - t(X))
+        out = np.maximum(out, err.max(1))
+    return out
+
+
+def _sup_corners(target, M, cells, sub):
+    d, h = target.d, 2.0 / M
+    u = np.arange(cells * sub + 1) * h / sub
+    U = np.stack(np.meshgrid(*([u] * d), indexing="ij"), -1).reshape(-1, d)
+    signs = np.array(np.meshgrid(*([[-1.0, 1.0]] * d), indexing="ij")).reshape(d, -1).T      # (2^d, d)
+    X = (signs[:, None, :] * (1.0 - U[None])).reshape(-1, d)
+    return np.abs(p1_interpolate(target(grid_points(d, M)), M, X) - target(X)).max(1)
+
+
+def _sup_kink_edges(target, M):
+    d, h = target.d, 2.0 / M
+    ax = np.linspace(-1.0, 1.0, M + 1)
+    subsets = [S for S in np.ndindex(*([2] * d)) if any(S)]        # Kuhn edges: v -> v + h·1_S
+    out = np.zeros(target.c.shape[0])
     for s in range(target.c.shape[0]):
-        one = SphereTarget(target.d, target.m, target.c[s:s + 1], target.r[s:s + 1])
-        rows.append(test_points(target.d, n, seed * 1000 + s, one, n_kink, n_corner,
-                                corner_spacing=corner_spacing))
-    P = max(r.shape[0] for r in rows)
-    return np.stack([np.concatenate([r, r[:P - r.shape[0]]]) for r in rows])
+        off = [np.expand_dims(ax - target.c[s, k], tuple(i for i in range(d) if i != k)) for k in range(d)]
+        Q = (sum(o ** 2 for o in off) - target.r[s] ** 2) / target.rho          # q at every grid vertex
+        best = 0.0
+        for S in subsets:
+            lo = tuple(slice(0, M) if sk else slice(None) for sk in S)
+            hi = tuple(slice(1, None) if sk else slice(None) for sk in S)
+            q0, q1 = Q[lo], Q[hi]
+            cut = (q0 < 0) != (q1 < 0)
+            if not cut.any():
+                continue
+            # along the edge q(λ) = q0 + β λ + α λ², β = 2h Σ_{k∈S} (v_k − c_k)/ρ, α = h²|S|/ρ: one root in [0, 1]
+            beta = np.broadcast_to(sum(off[k][lo] for k in range(d) if S[k]), q0.shape)[cut] * 2 * h / target.rho
+            alpha = h * h * sum(S) / target.rho
+            a0, a1 = q0[cut], q1[cut]
+            root = np.sqrt(np.maximum(beta ** 2 - 4 * alpha * a0, 0.0))
+            lam = np.where(a0 < 0, (-beta + root) / (2 * alpha), (-beta - root) / (2 * alpha))
+            lam = np.clip(lam, 0.0, 1.0)
+            err = np.abs((1 - lam) * phi(a0, target.m) + lam * phi(a1, target.m))   # |I f(p) − f(p)|, f(p) = 0
+            best = max(best, float(err.max()))
+        out[s] = best
+    return out
 
 
 def test_points(d: int, n: int, seed: int, target: SphereTarget | None = None, n_kink: int = 0,
@@ -251,12 +341,13 @@ def _p1_nodes(tables, M, a, b):
     return p1_interpolate(tables.reshape(S * K, -1), M, X).reshape(S, K, P)
 
 
-def tree_constructive(target: TreeTarget, M: int, X_test, n_node_check: int = 201):
+def tree_constructive(target: TreeTarget, M: int, X_test, node_sub: int = 4):
     """The constructive deep approximant with (M+1)² knots per node.
 
-    Returns dict: ``end_to_end`` (S,) sup error over X_test; ``node_err`` (S, d − 1) each node's sup error
-    over an n_node_check² grid of [−1, 1]² (which contains every input a node receives, checked:
-    ``max_abs_internal`` < 1); ``knots_per_node`` (M+1)².
+    Returns dict: ``end_to_end`` (S,) sup error and ``rms`` (S,) root-mean-square error over X_test;
+    ``node_err`` (S, d − 1) each node's sup error over [−1, 1]² measured on a lattice of ``node_sub`` + 1
+    points per cell edge (spacing h/node_sub, so its relative bias does not grow as the grid is refined;
+    the square contains every input a node receives, checked: ``max_abs_internal`` < 1); ``knots_per_node``.
     """
     tables = node_p1_tables(target, M)
     internal = []
@@ -267,18 +358,50 @@ def tree_constructive(target: TreeTarget, M: int, X_test, n_node_check: int = 20
         internal.append(np.abs(out).max())
         return out
 
-    f_hat = target(X_test, approx)
-    f = target(X_test)
-    # node errors on a fine grid, offset so that its points fall inside the P1 cells, not only on knots
-    ax = np.linspace(-1, 1, n_node_check)
-    A, Bg = np.meshgrid(ax, ax, indexing="ij")
-    Q = np.stack([A.ravel(), Bg.ravel()], 1)
-    a = np.broadcast_to(Q[:, 0], (target.n_seeds, target.d - 1, Q.shape[0]))
-    b = np.broadcast_to(Q[:, 1], a.shape)
-    exact = target.node(a, b, slice(0, target.d - 1))
-    node_err = np.abs(_p1_nodes(tables, M, a, b) - exact).max(-1)
-    return {"end_to_end": np.abs(f_hat - f).max(-1), "node_err": node_err,
+    err = target(X_test, approx) - target(X_test)
+    node_err = _node_lattice_errors(target, tables, M, node_sub)
+    return {"end_to_end": np.abs(err).max(-1), "rms": np.sqrt((err ** 2).mean(-1)), "node_err": node_err,
             "knots_per_node": (M + 1) ** 2, "max_abs_internal": float(max(internal))}
+
+
+def tree_rate_data(d: int, *, n_targets: int, n_test: int, levels: int, node_sub: int = 4) -> dict:
+    """Notebook 03's constructive experiment for one d: grids M = 4·2^j (j < levels), n_targets random tree
+    targets, n_test uniform test points (stream [1, d]). Returns dict with ``Ms``, ``end_to_end``, ``rms``
+    (n_targets, J), ``node_err`` (n_targets, J, d − 1), ``La``, ``Lb`` (n_targets, d − 1), ``max_internal``."""
+    Ms = [4 * 2 ** j for j in range(levels)]
+    target = TreeTarget.random(range(n_targets), d)
+    X_test = np.random.default_rng([1, d]).uniform(-1, 1, (n_test, d))
+    runs = [tree_constructive(target, M, X_test, node_sub=node_sub) for M in Ms]
+    out = {key: np.stack([r[key] for r in runs], 1) for key in ("end_to_end", "rms", "node_err")}
+    La, Lb = target.lipschitz()
+    out.update(Ms=Ms, La=La, Lb=Lb, max_internal=max(r["max_abs_internal"] for r in runs))
+    return out
+
+
+def _node_lattice_errors(target: TreeTarget, tables, M: int, sub: int) -> np.ndarray:
+    """max |h_v − I_M h_v| over the lattice of spacing h/sub on [−1, 1]², every (seed, node): (S, d − 1).
+
+    Every lattice point sits at the same offset (p/sub, q/sub) in its cell, so its Kuhn simplex and
+    barycentric weights are those of the offset: the interpolant is a weighted sum of shifted tables."""
+    S, K = tables.shape[:2]
+    T = tables.reshape(S, K, M + 1, M + 1)
+    h = 2.0 / M
+    corner = np.linspace(-1, 1, M + 1)[:-1]
+    worst = np.zeros((S, K))
+    for p in range(sub + 1):
+        for q in range(sub + 1):
+            t1, t2 = p / sub, q / sub
+            v00, v11 = T[:, :, :-1, :-1], T[:, :, 1:, 1:]
+            if t1 >= t2:   # simplex (i, j), (i + 1, j), (i + 1, j + 1)
+                interp = (1 - t1) * v00 + (t1 - t2) * T[:, :, 1:, :-1] + t2 * v11
+            else:          # simplex (i, j), (i, j + 1), (i + 1, j + 1)
+                interp = (1 - t2) * v00 + (t2 - t1) * T[:, :, :-1, 1:] + t1 * v11
+            a = np.broadcast_to((corner + t1 * h)[:, None], (M, M)).ravel()
+            b = np.broadcast_to((corner + t2 * h)[None, :], (M, M)).ravel()
+            exact = target.node(np.broadcast_to(a, (S, K, a.size)), np.broadcast_to(b, (S, K, b.size)),
+                                slice(0, K))
+            worst = np.maximum(worst, np.abs(interp.reshape(S, K, -1) - exact).max(-1))
+    return worst
 
 
 def propagation_bound(node_err, La, Lb, d: int) -> np.ndarray:
@@ -314,34 +437,6 @@ def trained_shallow_errors(target, row: int, widths, seeds, n_train: int, steps:
     return (err.max(1).reshape(shape).T, np.sqrt((err ** 2).mean(1)).reshape(shape).T)
 
 
-# ------------------------------------------------------------------ asymptotic exponent with a correction
-def asymptotic_slope_ci(N, err, predicted: float, d: int, *, n_boot: int = 2000, level: float = 0.95,
-                        seed: int = 0, label: str = ""):
-    """Rate check for an *asymptotic* exponent: fit log E = a + s·log N + b·N^(−1/d) (the next-order term of
-    a grid approximant is one power of the mesh size h ∝ N^(−1/d) higher), bootstrap over the rows of
-    ``err`` (targets), and ask whether ``predicted`` lies in the interval of s. A plain log-log fit over a
-    finite range is biased by that term at the precision of many targets (reported beside it).
-    """
-    from .checks import Check, loglog_slope, num
-
-    N = np.asarray(N, float)
-    err = np.asarray(err, float)
-    rng = np.random.default_rng(seed)
-    X = np.stack([np.ones_like(N), np.log(N), N ** (-1.0 / d)], 1)
-    pinv = np.linalg.pinv(X)                                                  # (3, n_points)
-    rows = rng.integers(0, err.shape[0], size=(n_boot, err.shape[0]))
-    ly = np.log(err)[rows].mean(axis=1)                                       # (n_boot, n_points)
-    slopes = ly @ pinv[1]
-    fitted = float(np.log(err).mean(0) @ pinv[1])
-    lo, hi = np.quantile(slopes, [(1 - level) / 2, (1 + level) / 2])
-    return Check(bool(lo <= predicted <= hi), {
-        "test": f"predicted exponent in {int(level * 100)}% bootstrap interval of s in "
-                f"log E = a + s log N + b N^(-1/d)" + (f" ({label})" if label else ""),
-        "fitted_slope": num(fitted), "ci_low": num(lo), "ci_high": num(hi),
-        "predicted_slope": num(predicted),
-        "plain_loglog_slope": num(loglog_slope(N, np.exp(np.log(err).mean(0)))), "n_boot": n_boot})
-
-
 # ------------------------------------------------------------------ the worst case of the recursion
 def linear_hard_instance(d: int, L: float, eps: float, n_points: int = 64, seed: int = 0):
     """Where the propagation bound is attained: every node h(a, b) = (L/2)(a + b), every approximant
@@ -359,29 +454,80 @@ def linear_hard_instance(d: int, L: float, eps: float, n_points: int = 64, seed:
     return np.abs(approx[0] - exact[0]), eps * ones, 0.5 * L * ones, 0.5 * L * ones
 
 
-def deep_vs_shallow(target: TreeTarget, row: int, node_widths, seeds, n_train: int, steps: int,
-                    X_test, *, activation: str = "tanh", lr: float = 0.02, data_seed: int = 0):
-    """Train tree nets (node widths n) and shallow nets with the same parameter count on target row
-    ``row``; returns dict of test mse / target variance, each (len(seeds), len(node_widths)), and the
-    parameter counts."""
+def deep_vs_shallow(target, node_widths, seeds, lrs, n_train: int, n_val: int, steps: int, X_test, *,
+                    activation: str = "tanh", data_seed: int = 0):
+    """Train binary-tree nets (node width n) and dense shallow nets with the same parameter count on every row
+    (target) of ``target`` (a :class:`TreeTarget` or :class:`RidgeTarget`), for every seed and every initial
+    step size in ``lrs``: an equal tuning budget, len(lrs) Adam runs per architecture, target, seed and width,
+    of which the one with the lowest MSE on ``n_val`` fresh validation points is kept. Each architecture is
+    one batched program (members: widths × targets × seeds × step sizes). Target r and seed s are initialised
+    from the seed 1000·r + s (the same for every step size): every (target, seed) pair is independent.
+
+    Returns dict: ``deep``, ``shallow`` test MSE / Var f, each (R targets, len(seeds), len(node_widths));
+    ``lr_deep``, ``lr_shallow`` the step sizes kept (same shape); widths and parameter counts.
+    """
     from . import networks as nw
 
     d = target.d
     rng = np.random.default_rng([data_seed, 11, d])
     Xtr = rng.uniform(-1, 1, (n_train, d))
-    ytr = target(Xtr)[row]
-    yte = target(X_test)[row]
-    var = yte.var()
+    Xval = rng.uniform(-1, 1, (n_val, d))
+    Ytr, Yval, Yte = target(Xtr), target(Xval), target(X_test)                  # (R, P) each
+    R, S, L = Ytr.shape[0], len(seeds), len(lrs)
+    combos = [(r, s, l) for r in range(R) for s in range(S) for l in range(L)]
+    rows = np.array([r for r, _, _ in combos])
     shallow_N = [max(1, int(round((int(nw.tree_params_count(d, n)) - 1) / (d + 2)))) for n in node_widths]
-    out = {"node_widths": list(node_widths), "shallow_widths": shallow_N,
+    out = {"node_widths": list(node_widths), "shallow_widths": shallow_N, "lrs": list(lrs),
            "deep_params": [int(nw.tree_params_count(d, n)) for n in node_widths],
            "shallow_params": [int(nw.shallow_params_count(d, N)) for N in shallow_N]}
-    for name, net in (("deep", nw.tree(seeds, d, node_widths, activation, dtype=np.float32)),
-                      ("shallow", nw.shallow(seeds, d, shallow_N, activation, dtype=np.float32))):
-        net, _ = nw.train_adam(net, Xtr, ytr, steps, lr=lr)
-        rel = (nw.mse(net, X_test, yte).astype(float) / var).reshape(len(node_widths), len(seeds)).T
-        out[name] = rel
+    for name, make, widths in (("deep", nw.tree, node_widths), ("shallow", nw.shallow, shallow_N)):
+        net = make([1000 * r + seeds[s] for r, s, _ in combos], d, widths, activation, dtype=np.float32)
+        W = len(widths)                                                         # members: width-major
+        lr = np.tile([lrs[l] for _, _, l in combos], W)
+        net, _ = nw.train_adam(net, Xtr, np.tile(Ytr[rows], (W, 1)), steps, lr=lr)
+        val = nw.mse(net, Xval, np.tile(Yval[rows], (W, 1))).astype(float).reshape(W, R, S, L)
+        test = nw.mse(net, X_test, np.tile(Yte[rows], (W, 1))).astype(float).reshape(W, R, S, L)
+        best = val.argmin(-1)[..., None]
+        rel = np.take_along_axis(test, best, -1)[..., 0] / Yte.var(1)[None, :, None]
+        out[name] = rel.transpose(1, 2, 0)
+        out["lr_" + name] = np.asarray(lrs)[best[..., 0]].transpose(1, 2, 0)
     return out
+
+
+def training_experiment(d: int, kind: str, *, train_targets: int, train_seeds: int, node_widths, lrs,
+                        train_steps: int, n_train: int, n_val: int, n_test: int) -> dict:
+    """Notebook 03's training experiment: :func:`deep_vs_shallow` on ``train_targets`` random targets of
+    ``kind`` 'tree' (seeds 100·d + j) or 'ridge' (seeds 2000 + j), test points from stream [2, d]."""
+    if kind == "tree":
+        target = TreeTarget.random([100 * d + j for j in range(train_targets)], d)
+    elif kind == "ridge":
+        target = RidgeTarget.random([2000 + j for j in range(train_targets)], d)
+    else:
+        raise ValueError("kind must be 'tree' or 'ridge'")
+    X_test = np.random.default_rng([2, d]).uniform(-1, 1, (n_test, d))
+    return deep_vs_shallow(target, node_widths, list(range(train_seeds)), lrs, n_train, n_val, train_steps, X_test)
+
+
+def log_advantage(result: dict) -> np.ndarray:
+    """Per (target, seed) pair: the mean over widths of log(shallow MSE / deep MSE), flattened (R·S,).
+    Positive where the deep net is better."""
+    return (np.log(result["shallow"]) - np.log(result["deep"])).mean(-1).ravel()
+
+
+def sign_test_greater(x) -> float:
+    """One-sided exact sign test: p-value of 'the median of x is > 0' (P(Binomial(n, 1/2) >= #positive))."""
+    from scipy.stats import binomtest
+
+    x = np.asarray(x, float)
+    return float(binomtest(int((x > 0).sum()), x.size, 0.5, alternative="greater").pvalue)
+
+
+def rank_test_greater(x, y) -> float:
+    """One-sided exact Mann-Whitney test: p-value of 'x tends to exceed y' (independent samples)."""
+    from scipy.stats import mannwhitneyu
+
+    return float(mannwhitneyu(np.asarray(x, float), np.asarray(y, float), alternative="greater",
+                              method="exact").pvalue)
 
 
 @dataclass

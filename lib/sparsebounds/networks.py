@@ -20,7 +20,8 @@ Stable API (notebooks 02-04 use it; signatures and parameter names will not chan
 ``loss_and_grad(net, X, y, weight_decay=0.0, block=None)`` -> (loss (B,), grads dict like ``net.params``)
     loss = mean_p (f(x_p) − y_p)² + (weight_decay / 2)·Σ (weights²), weights = the W* and a* arrays;
     data points are summed in cache-sized blocks (so float rounding, not values, can depend on the batch).
-``train_adam(net, X, y, steps, lr=1e-2, ...)`` -> (trained Net, history (n_records, B) of training mse)
+``train_adam(net, X, y, steps, lr=1e-2, ...)`` -> (trained Net, history (n_records, B) of training mse);
+    y may be (P,) or (B, P) (one target per member), lr a scalar or (B,) (one step size per member)
 ``train_lbfgs(net, X, y, maxiter)`` -> (trained Net, final training mse (B,))
 ``n_params(net)`` -> (B,) number of trainable parameters of each member (masked units excluded)
 ``shallow_params_count(d, N)``, ``tree_params_count(d, n)``: the same counts as formulas
@@ -454,11 +455,25 @@ def train_adam(net: Net, X, y, steps: int, lr: float = 1e-2, *, lr_final: float 
     """Full-batch Adam on every member at once (independent moments per parameter and member).
 
     The step size decays geometrically from ``lr`` to ``lr_final`` (default lr/100) over ``steps``.
-    Returns the trained copy and the training mse every ``record_every`` steps (and at the end), shape
-    (n_records, B). Deterministic: no randomness after initialisation.
+    ``lr`` may also be an array (B,): one initial step size per member (a learning-rate search in one
+    batch); ``lr_final / lr`` must then be the same for every member. Returns the trained copy and the
+    training mse every ``record_every`` steps (and at the end), shape (n_records, B). Deterministic: no
+    randomness after initialisation.
     """
     net = net.copy()
-    lr_final = lr / 100 if lr_final is None else lr_final
+    lr_arr = np.asarray(lr, float)
+    if lr_arr.ndim == 0:
+        lr_final = lr / 100 if lr_final is None else lr_final
+        ratio, lr_scale = lr_final / lr, None
+    else:
+        if lr_arr.shape != (net.batch,):
+            raise ValueError(f"lr must be a scalar or one value per member ({net.batch},), got {lr_arr.shape}")
+        ratios = np.full(net.batch, 0.01) if lr_final is None else np.asarray(lr_final, float) / lr_arr
+        if not np.allclose(ratios, ratios.flat[0]):
+            raise ValueError("per-member lr: lr_final / lr must be the same for every member")
+        ratio, lr = float(ratios.flat[0]), 1.0
+        lr_scale = np.concatenate([np.broadcast_to(lr_arr.reshape((-1,) + (1,) * (w.ndim - 1)), w.shape).ravel()
+                                   for w in net.params.values()]).astype(net.dtype)
     # One flat buffer holds every parameter (net.params are views into it), so the Adam update is a few
     # whole-buffer operations instead of several per parameter array.
     names = list(net.params)
@@ -470,7 +485,7 @@ def train_adam(net: Net, X, y, steps: int, lr: float = 1e-2, *, lr_final: float 
     g = np.empty_like(theta)
     tmp = np.empty_like(theta)
     b1, b2 = betas
-    decay = (lr_final / lr) ** (1.0 / max(steps - 1, 1))
+    decay = ratio ** (1.0 / max(steps - 1, 1))
     hist = []
     for t in range(1, steps + 1):
         loss, gd = _loss_and_grad(net, data, weight_decay)
@@ -489,6 +504,8 @@ def train_adam(net: Net, X, y, steps: int, lr: float = 1e-2, *, lr_final: float 
         tmp += eps
         np.divide(m, tmp, out=tmp)
         tmp *= step
+        if lr_scale is not None:
+            tmp *= lr_scale
         theta -= tmp
     hist.append(_loss_and_grad(net, data, weight_decay)[0])
     net.params = {k: w.copy() for k, w in net.params.items()}
