@@ -1,24 +1,19 @@
-"""Norm-based bounds for tree and shallow networks: unit tests, and mutation tests on notebook 04's data.
+"""Norm-based bounds for tree and shallow networks: unit tests, and the mutation test of notebook 04's
+network claim on its own data.
 
-Data used by the mutation tests are a documented subset of the notebook's default run, reproduced
-exactly (the data, test set and training of each m or d are seeded independently of the others):
-the gap experiment at m = 32, 64, 128 (of 32..512) and the width sweep at d = 4, 8, 16 (of 4..32).
-
-What the network data can and cannot reject (the notebook says the same): every bound is vacuous and
-every measured gap minus its test margin is at most ~1e-3, so NO structural mutation of the gap bound
-(1/m in place of 1/sqrt(m), the norm product dropped, the constant divided by 1000) can be rejected;
-the tests below assert exactly that, so they fail if the data ever become sharp enough. The sparse/dense
-ratio, on the other hand, is an exact formula for shared bias-free weights, and a wrong exponent in its
-2^(L(L-1)/4) growth is rejected.
+The mutation test runs the notebook's tracking experiment with its default parameters
+(``runner.notebook_defaults("04")``, the same seed streams) and checks the notebook's test claim
+``sparse-bound-tracks-gap``: the per-node (sparse) bound ranks the measured gaps (Spearman, permutation
+test) and better than the full-matrix (dense) bound, and the wrong alternative "the dense bound tracks at
+least as well" is rejected by the same check. The identity ``sparse-dense-ratio-shared`` (a closed form) is
+checked with a wrong exponent rejected.
 """
 import numpy as np
 import pytest
 
-from sparsebounds import checks, generalization as gen, networks as nw
+from sparsebounds import checks, runner, generalization as gen, networks as nw
 
-# notebook 04's default parameters (first code cell)
-D_NET, TREE_W, STEPS, WD, NOISE, N_TEST, DELTA, NET_SEEDS = 8, 8, 1000, 1e-3, 0.1, 4000, 0.01, 3
-M_WIDTH, STEPS_WIDTH = 128, 1000
+P = runner.notebook_defaults("04")
 
 
 # ------------------------------------------------------------------ Toeplitz
@@ -49,14 +44,14 @@ def small_tree():
 
 def test_augmented_matrices_compute_the_network(small_tree):
     X, _ = gen.make_data(1, 20, 8, 0.1, 0)
-    P = nw.predict(small_tree, X[0])
+    P_ = nw.predict(small_tree, X[0])
     dense = gen.tree_dense_layer_sqnorms(small_tree)
     for i in range(small_tree.batch):
         mats = gen.tree_augmented_matrices(small_tree, i)
         h = np.concatenate([X[0], np.ones((20, 1))], 1).T
         for T in mats[:-1]:
             h = np.maximum(T @ h, 0)
-        assert np.allclose((mats[-1] @ h)[0], P[i], atol=1e-12)
+        assert np.allclose((mats[-1] @ h)[0], P_[i], atol=1e-12)
         assert np.allclose([(T ** 2).sum() for T in mats[:-1]], [s[i] for s in dense])
 
 
@@ -77,6 +72,11 @@ def test_bias_free_needs_no_biases(small_tree):
     gen.tree_node_sqnorms(gen.strip_biases(small_tree), augment=False)
 
 
+def _closed_form(L, I_x, exponent=lambda L: L * (L - 1) / 4):
+    logs = (1 + np.sqrt(2 * L * np.log(2))) / (1 + np.sqrt(2 * (2 * L - 1) * np.log(2)))
+    return 2 ** exponent(L) * I_x * 2 ** (-(L - 1) / 2) * logs
+
+
 def test_shared_bias_free_ratio_formula_and_wrong_exponent():
     """dense/sparse = 2^(L(L-1)/4) I 2^(-(L-1)/2) (1+sqrt(2L log 2))/(1+sqrt(2(2L-1) log 2)) exactly."""
     for d in (4, 16, 64):
@@ -84,11 +84,10 @@ def test_shared_bias_free_ratio_formula_and_wrong_exponent():
         net = gen.strip_biases(gen.share_weights(nw.tree([3, 4], d, [4])))
         X, _ = gen.make_data(2, 50, d, 0.1, d)
         ratio = gen.rademacher_dense_tree(net, X, False)["bound"] / gen.rademacher_sparse_tree(net, X, False)["bound"]
-        logs = (1 + np.sqrt(2 * L * np.log(2))) / (1 + np.sqrt(2 * (2 * L - 1) * np.log(2)))
-        base = gen.input_factor(X) * 2 ** (-(L - 1) / 2) * logs
-        assert checks.close(ratio, 2 ** (L * (L - 1) / 4) * base, rtol=1e-9).holds
-        assert not checks.close(ratio, 2 ** (L * (L - 1) / 2) * base, rtol=1e-3).holds   # exponent doubled
-        assert not checks.close(ratio, 2 ** (L * L / 4) * base, rtol=1e-3).holds          # L^2 in place of L(L-1)
+        I_x = gen.input_factor(X)
+        assert checks.close(ratio, _closed_form(L, I_x), rtol=1e-9).holds
+        assert not checks.close(ratio, _closed_form(L, I_x, lambda L: L * (L - 1) / 2), rtol=1e-3).holds  # doubled
+        assert not checks.close(ratio, _closed_form(L, I_x, lambda L: L * L / 4), rtol=1e-3).holds       # L^2
 
 
 def test_gap_bound_expression():
@@ -97,43 +96,88 @@ def test_gap_bound_expression():
     assert np.isclose(gen.test_margin(4000, 0.01), np.sqrt(np.log(100) / 8000))
 
 
-# ------------------------------------------------------------------ notebook data: gap vs bounds
+def test_matched_shallow_width():
+    for d, n in ((4, 4), (8, 16), (16, 4)):
+        w = gen.matched_shallow_width(d, n)
+        assert abs(nw.shallow_params_count(d, w) - nw.tree_params_count(d, n)) <= (d + 2) / 2
+
+
+# ------------------------------------------------------------------ the rank-tracking verdict
+def test_spearman_matches_scipy():
+    from scipy import stats
+    rng = np.random.default_rng(2)
+    x, y = rng.standard_normal(15), rng.standard_normal(15)
+    assert np.isclose(gen.spearman(x, y), stats.spearmanr(x, y)[0])
+    assert np.allclose(gen.spearman(np.stack([x, -x]), y), [stats.spearmanr(x, y)[0], -stats.spearmanr(x, y)[0]])
+
+
+def _synthetic(noise_other, seed=3):
+    """gap = f(config) + seed noise; bound = exp(config signal); other = a bound with extra config noise."""
+    rng = np.random.default_rng(seed)
+    D, W, M, S = 3, 2, 3, 4
+    signal = rng.standard_normal((D, W, M, 1))
+    gap = signal + 0.05 * rng.standard_normal((D, W, M, S))
+    bound = np.exp(signal + 0.01 * rng.standard_normal((D, W, M, S)))
+    other = np.exp(signal + noise_other * rng.standard_normal((D, W, M, 1)) + 0.01 * rng.standard_normal((D, W, M, S)))
+    return bound, other, gap
+
+
+def test_tracking_check_accepts_a_better_bound_and_rejects_the_swap():
+    bound, other, gap = _synthetic(noise_other=1.0)
+    good = gen.tracking_check(bound, other, gap, n_boot=500, seed=0)
+    assert good.holds and good.evidence["spearman"] > 0.9 and good.evidence["permutation_p"] < 0.01
+    assert not gen.tracking_check(other, bound, gap, n_boot=500, seed=0).holds
+
+
+def test_tracking_check_rejects_an_unrelated_bound():
+    bound, _, gap = _synthetic(noise_other=0.0)
+    unrelated = np.exp(np.random.default_rng(9).standard_normal(gap.shape))
+    c = gen.tracking_check(unrelated, bound, gap, n_boot=500, seed=0)
+    assert not c.holds and not c.evidence["better_than_other"]
+
+
+def test_tracking_check_needs_one_shape():
+    with pytest.raises(ValueError):
+        gen.tracking_check(np.ones((2, 2, 2, 3)), np.ones((2, 2, 2, 2)), np.ones((2, 2, 2, 3)))
+
+
+def test_tracking_experiment_shapes_and_bookkeeping():
+    o = gen.run_tracking_experiment([4, 8], [2, 3], [16, 32], [0, 1], 20, 0.5, 200, 0.01, seed=[5, 2])
+    assert o["gap"].shape == (2, 2, 2, 2) and o["sh_gap"].shape == (2, 2, 2, 2)
+    assert np.allclose(o["gap"], o["test"] - o["train"])
+    assert np.all(o["bound_sparse"] > 0) and np.all(o["bound_dense"] > 0) and np.all(o["sh_bound"] > 0)
+    # the node widths of one (d, m) cell read the same data sets: the input energies agree across widths
+    assert np.allclose(o["Bx"][:, 0], o["Bx"][:, 1]) and np.allclose(o["Bstar"][:, 0], o["Bstar"][:, 1])
+    # the library's bounds are gap_bound of its Rademacher parts
+    C = o["rad_sparse"] * o["ms"][None, None, :, None] / o["rho_sparse"]
+    assert np.allclose(o["bound_sparse"], gen.gap_bound(o["rho_sparse"], C, o["ms"][None, None, :, None], 0.01))
+
+
+# ------------------------------------------------------------------ notebook data: the network claims
 @pytest.fixture(scope="module")
-def gap_data():
-    shallow_w = int(round((nw.tree_params_count(D_NET, TREE_W) - 1) / (D_NET + 2)))
-    return gen.run_gap_experiment(D_NET, [32, 64, 128], list(range(NET_SEEDS)), TREE_W, shallow_w, STEPS, NOISE,
-                                  N_TEST, DELTA, weight_decay=WD, seed=0, dtype=np.float32)
+def net():
+    return gen.run_tracking_experiment(P["ds_net"], P["tree_widths"], P["ms_net"], range(P["net_seeds"]), P["steps"],
+                                       P["noise"], P["n_test"], P["delta"], weight_decay=P["weight_decay"],
+                                       seed=[P["seed"], 2])
 
 
-def test_bounds_hold_and_are_vacuous(gap_data):
-    g = gap_data
-    for gap, key in (("gap_tree", "bound_sparse"), ("gap_tree", "bound_dense_tree"), ("gap_shallow", "bound_shallow")):
-        assert checks.below(g[gap] - g["margin"], g[key]).holds
-        assert np.all(g[key] > 1.0)  # vacuous: above the loss range
-    assert np.all(g["bound_sparse"] < g["bound_dense_tree"])
+def test_sparse_bound_tracks_the_gap_and_the_dense_alternative_is_rejected(net):
+    """The notebook's test claim and its wrong alternative, on the notebook's data."""
+    kw = dict(n_boot=P["n_boot"], seed=[P["seed"], 6])
+    claim = gen.tracking_check(net["bound_sparse"], net["bound_dense"], net["gap"], **kw)
+    assert claim.holds
+    assert not gen.tracking_check(net["bound_dense"], net["bound_sparse"], net["gap"], **kw).holds
 
 
-def test_network_mutations_cannot_be_rejected(gap_data):
-    """Documented non-rejections: the measured gaps are far below even badly wrong bounds."""
-    g, ms = gap_data, gap_data["ms"][:, None].astype(float)
-    obs = g["gap_tree"] - g["margin"]
-    assert checks.below(obs, g["bound_sparse"] / 1000).holds                           # constant / 1000
-    assert checks.below(obs, g["bound_sparse"] / np.sqrt(ms)).holds                     # 1/m in place of 1/sqrt(m)
-    C = g["rad_sparse"] * ms / g["rho_sparse"]
-    assert checks.below(obs, gen.gap_bound(0.0, C, ms, DELTA)).holds                     # norm product dropped
-    assert checks.below(g["gap_shallow"] - g["margin"], g["bound_shallow"] / 1000).holds
-    # the only "bound" these data reject is one below the measured gap itself: zero gap without margin
-    assert not checks.below(g["gap_shallow"], np.full_like(g["gap_shallow"], 1e-9)).holds
+def test_every_network_bound_is_vacuous(net):
+    """Why the former 'gap below bound' claim could not fail: gaps are at most 1, bounds above 1."""
+    assert np.all(net["gap"] < 1) and np.all(net["sh_gap"] < 1)
+    for key in ("bound_sparse", "bound_dense", "sh_bound"):
+        assert np.all(net[key] > 1.0)
 
 
-# ------------------------------------------------------------------ notebook data: the ratio vs width
-def test_ratio_grows_with_width_on_notebook_subset():
-    w = gen.ratio_vs_width([4, 8, 16], list(range(NET_SEEDS)), TREE_W, M_WIDTH, STEPS_WIDTH, NOISE,
-                           weight_decay=WD, seed=1, dtype=np.float32)
-    assert checks.below(w["sparse"], w["dense"]).holds
-    assert checks.above(w["ratio"][1:] / w["ratio"][:-1], 1.0).holds
-    L = np.log2(w["ds"])[:, None]
-    logs = (1 + np.sqrt(2 * L * np.log(2))) / (1 + np.sqrt(2 * (2 * L - 1) * np.log(2)))
-    base = w["input_factor"] * 2 ** (-(L - 1) / 2) * logs
-    assert checks.close(w["ratio_shared_biasfree"], 2 ** (L * (L - 1) / 4) * base, rtol=1e-9).holds
-    assert not checks.close(w["ratio_shared_biasfree"], 2 ** (L * (L - 1) / 2) * base, rtol=1e-3).holds
+def test_shared_ratio_identity_on_the_notebook_trees(net):
+    L = np.log2(net["ds"])[:, None, None, None]
+    measured = net["ratio_shared_biasfree"]
+    assert checks.close(measured, _closed_form(L, net["input_factor"]), rtol=1e-9).holds
+    assert not checks.close(measured, _closed_form(L, net["input_factor"], lambda L: L * L / 4), rtol=1e-3).holds

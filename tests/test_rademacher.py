@@ -1,23 +1,29 @@
 """Rademacher complexity of linear classes: unit tests, and mutation tests on notebook 04's data.
 
-The mutation tests rebuild exactly the notebook's default grid (same seeds, same sizes: 2 s) and check that
-the same verdict functions reject deliberately wrong bounds: the rate 1/m in place of 1/sqrt(m), the
-sqrt(2 log 2d) factor dropped or halved inside the root, a shrunk constant, and the slope -1 in place of -1/2.
+The mutation tests rebuild the notebook's linear grid with its default parameters
+(``runner.notebook_defaults("04")``, the same seed stream ``(seed, 1)``) and check that the verdicts the
+notebook registers as tests hold, and that the same verdict functions reject the wrong alternatives the
+notebook names: for Massart's bound the rate 1/m, the 2 dropped inside the root, the whole sqrt(2 log 2d)
+dropped and a constant shrunk by 20 %; for its tightness the ratios 1, 1/sqrt(2) and the Gaussian large-m
+value; for the l2 bound a 10 % shrink, the rate 1/m and the l1 ball's log factor; for the l1 rate the
+exponents -1 and -1/4.
 """
 import numpy as np
 import pytest
+from scipy import stats
 
-from sparsebounds import checks, rademacher as rad
+from sparsebounds import checks, runner, rademacher as rad
 
-# notebook 04's default parameters (first code cell)
-DS, MS, N_SETS, N_MC = [10, 100, 1000, 10000], [32, 64, 128, 256, 512], 16, 25
+P = runner.notebook_defaults("04")
+ALT_RATE = [-1.0, -0.25]
 
 
 @pytest.fixture(scope="module")
 def grid():
-    g = rad.rademacher_grid(DS, MS, N_SETS, N_MC, seed=0)
+    g = rad.rademacher_grid(P["ds_linear"], P["ms_linear"], P["n_sets"], P["n_mc"], seed=[P["seed"], 1])
     D, M = np.meshgrid(g["ds"], g["ms"], indexing="ij")
-    g["D"], g["M"] = D[..., None].astype(float), M[..., None].astype(float)
+    g["D"], g["M"] = D.astype(float), M.astype(float)
+    g["D3"], g["M3"] = g["D"][..., None], g["M"][..., None]
     return g
 
 
@@ -55,6 +61,16 @@ def test_binomial_and_gaussian_limits():
         assert b[0] < b[1] < b[2] < g * 1.001 and abs(b[2] - g) < 0.005
 
 
+def test_binomial_law_has_a_next_term_of_order_one_over_m():
+    """(s_j + 1/2) m_j, s_j the local log-log slopes of the exact law, settles to a constant: the next term
+    is b/m (2a of the notebook); a next term of order m^(-1/2) would make it grow like sqrt(m)."""
+    ms = 2.0 ** np.arange(5, 14)
+    for d in (10, 1000):
+        e = np.array([rad.binomial_max_ratio(d, int(m)) for m in ms]) / np.sqrt(ms)
+        c = (checks.local_slopes(ms, e) + 0.5) * np.sqrt(ms[1:] * ms[:-1])
+        assert np.all(c > 0) and abs(c[-1] / c[-2] - 1) < 0.01
+
+
 def test_binomial_expectation_matches_monte_carlo():
     X = rad.rademacher_data(400, 32, 100, seed=6)
     est, _ = rad.mc_rademacher(X, "l1", 1.0, 25, seed=7)
@@ -62,58 +78,92 @@ def test_binomial_expectation_matches_monte_carlo():
     assert abs(r.mean() - rad.binomial_max_ratio(100, 32)) < 4 * r.std(ddof=1) / np.sqrt(r.size)
 
 
+def test_grid_carries_the_exact_ratio_and_named_streams():
+    g = rad.rademacher_grid([10], [8, 16], 4, 10, seed=[3, 1])
+    assert np.allclose(g["exact_l1"], [[rad.binomial_max_ratio(10, 8), rad.binomial_max_ratio(10, 16)]])
+    h = rad.rademacher_grid([10], [8, 16], 4, 10, seed=[3, 1])
+    assert np.array_equal(g["est_l1"], h["est_l1"])
+    assert not np.array_equal(g["est_l1"], rad.rademacher_grid([10], [8, 16], 4, 10, seed=[3, 2])["est_l1"])
+
+
 # ------------------------------------------------------------------ the notebook's claims and their mutations
-def _z(g):
-    """The notebook's rejection threshold: family-wise 5 % false alarms over all cells (Bonferroni)."""
-    from scipy import stats
+def _z_upper(g):
+    """One-sided, family-wise 5 % over all (d, m, data set) cells (Bonferroni), as in the notebook."""
     return stats.norm.ppf(1 - 0.05 / g["est_l1"].size)
 
 
+def _z_cell(g):
+    """Two-sided, family-wise 5 % over the (d, m) cells."""
+    return stats.norm.ppf(1 - 0.05 / (2 * g["est_l1"][..., 0].size))
+
+
 def _massart(g, rate=0.5, logfac=2.0, const=1.0):
-    return const * np.sqrt(logfac * np.log(2 * g["D"])) / g["M"] ** rate
+    return const * np.sqrt(logfac * np.log(2 * g["D3"])) / g["M3"] ** rate
 
 
-def test_true_l1_and_l2_bounds_hold(grid):
+def _upper(g, norm):
+    return g[f"est_{norm}"] - _z_upper(g) * g[f"se_{norm}"]
+
+
+WRONG_MASSART = {
+    "rate 1/m in place of 1/sqrt(m)": lambda g: _massart(g, rate=1.0),
+    "sqrt(log 2d): the 2 dropped": lambda g: _massart(g, logfac=1.0),
+    "sqrt(2 log 2d) dropped": lambda g: np.ones_like(g["D3"]) / np.sqrt(g["M3"]),
+    "constant shrunk by 20 %": lambda g: _massart(g, const=0.8),
+}
+
+
+def test_massart_bound_holds(grid):
     assert np.allclose(_massart(grid), grid["bound_l1"])
-    assert checks.below(grid["est_l1"] - _z(grid) * grid["se_l1"], _massart(grid)).holds
-    assert checks.below(grid["est_l2"] - _z(grid) * grid["se_l2"], np.sqrt(grid["D"] / grid["M"])).holds
+    assert checks.below(_upper(grid, "l1"), _massart(grid)).holds
 
 
-@pytest.mark.parametrize("mutation", [
-    dict(rate=1.0),        # 1/m in place of 1/sqrt(m)
-    dict(logfac=1.0),      # sqrt(log 2d): the 2 dropped inside the root
-    dict(const=0.8),       # constant shrunk by 20 %
-])
-def test_l1_mutations_rejected(grid, mutation):
-    assert not checks.below(grid["est_l1"] - _z(grid) * grid["se_l1"], _massart(grid, **mutation)).holds
+@pytest.mark.parametrize("name", list(WRONG_MASSART))
+def test_massart_mutations_are_rejected(grid, name):
+    assert not checks.below(_upper(grid, "l1"), WRONG_MASSART[name](grid)).holds
 
 
-def test_l1_dropped_log_factor_rejected(grid):
-    """sqrt(2 log 2d) dropped: W max||x||_inf / sqrt(m)."""
-    wrong = np.ones_like(grid["D"]) / np.sqrt(grid["M"])
-    assert not checks.below(grid["est_l1"] - _z(grid) * grid["se_l1"], wrong).holds
+def _l1_tight(g, pred):
+    r = g["est_l1"] / g["bound_l1"]
+    se = r.std(-1, ddof=1) / np.sqrt(r.shape[-1])
+    return checks.below(np.abs(r.mean(-1) - pred), _z_cell(g) * se)
 
 
-def test_l2_mutations_rejected(grid):
-    est = grid["est_l2"] - _z(grid) * grid["se_l2"]
-    assert not checks.below(est, 0.9 * np.sqrt(grid["D"] / grid["M"])).holds          # shrunk by 10 %
-    assert not checks.below(est, np.sqrt(grid["D"]) / grid["M"]).holds                 # 1/m rate
-    assert not checks.below(est, np.sqrt(2 * np.log(2 * grid["D"]) / grid["M"])).holds  # l1's sqrt(log d) for l2
+def test_l1_tightness_against_the_exact_ratio_and_its_mutations(grid):
+    assert _l1_tight(grid, grid["exact_l1"]).holds
+    gauss = np.array([rad.gaussian_max_ratio(int(d)) for d in grid["ds"]])[:, None]
+    for wrong in (np.ones_like(grid["D"]), np.full_like(grid["D"], 2 ** -0.5), gauss * np.ones_like(grid["D"])):
+        assert not _l1_tight(grid, wrong).holds      # ratio 1; ratio 1/sqrt(2); Gaussian value at every m
 
 
-def test_rate_mutation_rejected(grid):
-    level = 1 - 0.05 / len(DS)
-    for a in range(len(DS)):
-        assert checks.slope_ci(grid["ms"], grid["est_l2"][a].T, -0.5, level=level, seed=a).holds
-        assert not checks.slope_ci(grid["ms"], grid["est_l2"][a].T, -1.0, level=level, seed=a).holds
-        assert not checks.slope_ci(grid["ms"], grid["est_l1"][a].T, -1.0, level=level, seed=a).holds
+def _l2_check(g, bound):
+    ratio = g["est_l2"] / bound
+    se = ratio.std(-1, ddof=1) / np.sqrt(ratio.shape[-1])
+    jensen = (g["M"] - 1) / (4 * g["M"] * g["D"])
+    return checks.all_of(checks.below(_upper(g, "l2"), bound),
+                         checks.below(np.abs(ratio.mean(-1) - 1), 2 * jensen + _z_cell(g) * se))
 
 
-def test_l1_finite_m_rate_and_the_asymptotic_rate(grid):
-    """The finite-m slope prediction holds at every d; -1/2 itself is rejected at d = 10,000 (as the
-    notebook reports): the data resolve the lighter-than-Gaussian tails of sums of signs."""
-    level = 1 - 0.05 / len(DS)
-    for a, d in enumerate(DS):
-        pred = checks.loglog_slope(MS, np.array([rad.binomial_max_ratio(d, m) for m in MS]) / np.sqrt(MS))
-        assert checks.slope_ci(grid["ms"], grid["est_l1"][a].T, pred, level=level, seed=a).holds
-    assert not checks.slope_ci(grid["ms"], grid["est_l1"][-1].T, -0.5, level=level, seed=len(DS) - 1).holds
+def test_l2_bound_holds_and_its_mutations_are_rejected(grid):
+    true = np.sqrt(grid["D3"] / grid["M3"]) * np.ones_like(grid["est_l2"])
+    assert np.allclose(true, grid["bound_l2"])
+    assert _l2_check(grid, true).holds
+    assert not _l2_check(grid, 0.9 * true).holds                         # shrunk by 10 %
+    assert not _l2_check(grid, true / np.sqrt(grid["M3"])).holds         # 1/m rate
+    assert not _l2_check(grid, _massart(grid) * np.ones_like(true)).holds  # the l1 ball's sqrt(2 log 2d)
+
+
+def _rate(g, norm, a, predicted, alternatives):
+    return checks.asymptotic_rate(g["ms"], g[f"est_{norm}"][a].T, predicted, alternatives=alternatives,
+                                  next_order=1, n_boot=P["n_boot"], seed=[P["seed"], 5, a])
+
+
+@pytest.mark.parametrize("a", range(len(P["ds_linear"])))
+def test_l1_rate_accepts_one_half_and_rejects_wrong_exponents_at_every_d(grid, a):
+    assert _rate(grid, "l1", a, -0.5, ALT_RATE).holds
+    for wrong in ALT_RATE:
+        assert not _rate(grid, "l1", a, wrong, [-0.5]).holds
+
+
+def test_l2_rate_identity_check_holds(grid):
+    assert all(_rate(grid, "l2", a, -0.5, ALT_RATE).holds for a in range(len(grid["ds"])))

@@ -15,6 +15,11 @@ Two Rademacher bounds for the same tree network (notebook 04 derives both; L = n
 The gap bound for a loss in [0, 1] that is ``lip``-Lipschitz in the output, uniformly over the norm levels
 (union bound over ρ ∈ {1, 2, ...} with δ_j = δ/(j(j+1))):
 gap ≤ 2·lip·(ρ + 1)·C/m + 3√(log(2(ρ + 2)²/δ)/(2m)),  where R̂(F_ρ) ≤ ρ·C/m.
+
+The experiment (:func:`run_tracking_experiment`) trains trees over a grid of depths, node widths and sample
+sizes, with parameter-matched shallow nets beside them; the verdict (:func:`tracking_check`) asks whether a
+bound ranks the measured gaps across that grid (Spearman), and better than another bound — the testable
+content of vacuous bounds.
 """
 from __future__ import annotations
 
@@ -61,7 +66,7 @@ def tree_target(X: np.ndarray) -> np.ndarray:
     return v[..., 0]
 
 
-def make_data(n_sets: int, m: int, d: int, noise: float, seed: int):
+def make_data(n_sets: int, m: int, d: int, noise: float, seed):
     """n_sets independent samples: x uniform on [−1, 1]^d, y = tree_target(x) + noise·N(0, 1); (S, m, d), (S, m)."""
     rng = np.random.default_rng(seed)
     X = rng.uniform(-1, 1, (n_sets, m, d))
@@ -239,43 +244,69 @@ def test_margin(n_test: int, delta: float) -> float:
 
 
 # ------------------------------------------------------------------ the experiment
-def run_gap_experiment(d: int, ms, seeds, tree_width: int, shallow_width: int, steps: int, noise: float,
-                       n_test: int, delta: float, lr: float = 1e-2, weight_decay: float = 0.0,
-                       seed: int = 0, dtype=np.float64) -> dict:
-    """Train tree and shallow nets (one batch over seeds per m) and measure gaps and bounds.
+def _stream(seed, *keys) -> list[int]:
+    """A named seed stream: ``seed`` (an int or a sequence of ints) followed by ``keys``."""
+    return [int(v) for v in np.atleast_1d(seed)] + [int(k) for k in keys]
 
-    ``dtype`` is the training precision (float32 is about 3x faster); norms and bounds are computed in
-    float64 from the trained weights. Returns arrays of shape (len(ms), len(seeds)): ``train_{tree,shallow}``,
-    ``test_*``, ``gap_*``,
-    ``bound_sparse`` (tree, per-node), ``bound_dense_tree`` (same tree, full matrices), ``bound_shallow``,
-    and the Rademacher parts ``rad_*``.
+
+def matched_shallow_width(d: int, tree_width: int) -> int:
+    """Units of the one-hidden-layer net with (about) the parameter count of the tree of that node width."""
+    return max(1, int(round((nw.tree_params_count(d, tree_width) - 1) / (d + 2))))
+
+
+def run_tracking_experiment(ds, widths, ms, seeds, steps: int, noise: float, n_test: int, delta: float,
+                            weight_decay: float = 0.0, seed=0, lr: float = 1e-2, dtype=np.float32) -> dict:
+    """Train tree networks over a grid of input widths d (depth log2 d), node widths and sample sizes m,
+    with parameter-matched one-hidden-layer nets beside them, and measure gaps and norm bounds.
+
+    Seed streams: the training data of cell (d, m) come from (seed, 1, d, m), one data set per network
+    seed, shared by every node width (so widths are compared on the same data); the test set of width d
+    from (seed, 2, d); the initial weights from ``networks`` (network seed, node width, d). One batched
+    training run per (d, m) and architecture: every (node width, seed) pair at once. ``dtype`` is the
+    training precision; norms and bounds are computed in float64 from the trained weights.
+
+    Returns arrays of shape (len(ds), len(widths), len(ms), len(seeds)):
+    trees: ``train``, ``test``, ``gap`` (clipped square loss), ``bound_sparse`` / ``bound_dense`` (gap
+    bounds from per-node / full-matrix norms), ``rad_*`` (their Rademacher parts), ``rho_sparse``,
+    ``rho_dense``, ``Bstar``, ``Bx``; ``ratio_shared_biasfree`` (dense/sparse Rademacher bound of the same
+    net with every node of a level given node 0's weights and no biases) and ``input_factor`` (the
+    derivation's I_x for it); shallow nets: ``sh_train``, ``sh_test``, ``sh_gap``, ``sh_bound``, ``sh_rho``;
+    and ``shallow_width`` (len(ds), len(widths)), ``margin`` (the test-set Hoeffding margin).
     """
-    ms, seeds = list(ms), list(seeds)
-    S = len(seeds)
-    keys = ("train_tree", "test_tree", "train_shallow", "test_shallow", "bound_sparse", "bound_dense_tree",
-            "bound_shallow", "rad_sparse", "rad_dense_tree", "rad_shallow", "rho_sparse", "rho_dense_tree",
-            "rho_shallow", "Bstar", "Bx")
-    out = {k: np.empty((len(ms), S)) for k in keys}
-    Xte, yte = make_data(1, n_test, d, noise, seed + 99991)
-    for a, m in enumerate(ms):  # the m grid (each step trains every seed at once)
-        X, y = make_data(S, m, d, noise, seed + 101 * m)
-        tree = as_float64(nw.train_adam(nw.tree(seeds, d, [tree_width], dtype=dtype), X, y, steps, lr=lr,
-                                        weight_decay=weight_decay)[0])
-        shal = as_float64(nw.train_adam(nw.shallow(seeds, d, [shallow_width], dtype=dtype), X, y, steps, lr=lr,
-                                        weight_decay=weight_decay)[0])
-        for name, net in (("tree", tree), ("shallow", shal)):
-            out[f"train_{name}"][a] = clipped_sq_loss(nw.predict(net, X), y)
-            out[f"test_{name}"][a] = clipped_sq_loss(nw.predict(net, Xte[0]), yte[0])
-        sp_, dn_, sh_ = rademacher_sparse_tree(tree, X), rademacher_dense_tree(tree, X), rademacher_shallow(shal, X)
-        for name, r in (("sparse", sp_), ("dense_tree", dn_), ("shallow", sh_)):
-            out[f"rad_{name}"][a] = r["bound"]
-            out[f"bound_{name}"][a] = gap_bound(r["rho"], r["factor"], m, delta)
-        out["rho_sparse"][a], out["rho_dense_tree"][a], out["rho_shallow"][a] = sp_["rho"], dn_["rho"], sh_["rho"]
-        out["Bstar"][a] = patch_energy(X).max(axis=1)
-        out["Bx"][a] = np.sqrt((X ** 2).sum((1, 2)) + m)
-    for name in ("tree", "shallow"):
-        out[f"gap_{name}"] = out[f"test_{name}"] - out[f"train_{name}"]
-    out["ms"], out["margin"] = np.array(ms), test_margin(n_test, delta)
+    ds, widths, ms, seeds = list(ds), list(widths), list(ms), list(seeds)
+    S, Wn = len(seeds), len(widths)
+    keys = ("train", "test", "bound_sparse", "bound_dense", "rad_sparse", "rad_dense", "rho_sparse", "rho_dense",
+            "Bstar", "Bx", "ratio_shared_biasfree", "input_factor", "sh_train", "sh_test", "sh_bound", "sh_rho")
+    out = {k: np.empty((len(ds), Wn, len(ms), S)) for k in keys}
+    out["shallow_width"] = np.array([[matched_shallow_width(d, w) for w in widths] for d in ds])
+    for a, d in enumerate(ds):        # the (d, m) grid; each step trains every (node width, seed) at once
+        Xte, yte = make_data(1, n_test, d, noise, _stream(seed, 2, d))
+        for c, m in enumerate(ms):
+            X, y = make_data(S, m, d, noise, _stream(seed, 1, d, m))
+            XB, yB = np.tile(X, (Wn, 1, 1)), np.tile(y, (Wn, 1))     # member (width b, seed s) reads data set s
+            tree = as_float64(nw.train_adam(nw.tree(seeds, d, widths, dtype=dtype), XB, yB, steps, lr=lr,
+                                            weight_decay=weight_decay)[0])
+            shal = as_float64(nw.train_adam(nw.shallow(seeds, d, list(out["shallow_width"][a]), dtype=dtype), XB, yB,
+                                            steps, lr=lr, weight_decay=weight_decay)[0])
+            cell = {}
+            for name, net in (("", tree), ("sh_", shal)):
+                cell[name + "train"] = clipped_sq_loss(nw.predict(net, XB), yB)
+                cell[name + "test"] = clipped_sq_loss(nw.predict(net, Xte[0]), yte[0])
+            for name, r in (("sparse", rademacher_sparse_tree(tree, XB)), ("dense", rademacher_dense_tree(tree, XB))):
+                cell[f"rad_{name}"], cell[f"rho_{name}"] = r["bound"], r["rho"]
+                cell[f"bound_{name}"] = gap_bound(r["rho"], r["factor"], m, delta)
+            r = rademacher_shallow(shal, XB)
+            cell["sh_bound"], cell["sh_rho"] = gap_bound(r["rho"], r["factor"], m, delta), r["rho"]
+            cell["Bstar"], cell["Bx"] = patch_energy(XB).max(axis=1), np.sqrt((XB ** 2).sum((1, 2)) + m)
+            sb = strip_biases(share_weights(tree))
+            cell["ratio_shared_biasfree"] = (rademacher_dense_tree(sb, XB, augment=False)["bound"]
+                                             / rademacher_sparse_tree(sb, XB, augment=False)["bound"])
+            cell["input_factor"] = input_factor(XB)
+            for k, v in cell.items():
+                out[k][a, :, c] = np.asarray(v).reshape(Wn, S)
+    out["gap"], out["sh_gap"] = out["test"] - out["train"], out["sh_test"] - out["sh_train"]
+    out["ds"], out["widths"], out["ms"] = np.array(ds), np.array(widths), np.array(ms)
+    out["margin"] = test_margin(n_test, delta)
     return out
 
 
@@ -286,31 +317,65 @@ def input_factor(X: np.ndarray) -> np.ndarray:
     return np.sqrt((X ** 2).sum((1, 2)) / (X.reshape(S, m, d // 2, 2) ** 2).sum((1, 3)).max(axis=1))
 
 
-def ratio_vs_width(ds, seeds, tree_width: int, m: int, steps: int, noise: float, lr: float = 1e-2,
-                   weight_decay: float = 0.0, seed: int = 0, dtype=np.float64) -> dict:
-    """Dense/sparse Rademacher-bound ratio for trained trees of input width d (one batch over seeds per d).
+# ------------------------------------------------------------------ does a bound track the gap?
+def spearman(x, y) -> np.ndarray:
+    """Spearman rank correlation of x and y along the last axis (batched over the leading axes)."""
+    from scipy import stats
+    rx, ry = stats.rankdata(x, axis=-1), stats.rankdata(y, axis=-1)
+    rx = rx - rx.mean(-1, keepdims=True)
+    ry = ry - ry.mean(-1, keepdims=True)
+    return (rx * ry).sum(-1) / np.sqrt((rx ** 2).sum(-1) * (ry ** 2).sum(-1))
 
-    ``ratio``: the trained nets as they are (biases, unshared weights); ``ratio_shared``: every node of a
-    level given node 0's parameters (a convolution); ``ratio_shared_biasfree``: the same without biases,
-    where the derivation gives the ratio in closed form; ``input_factor`` for that formula. Shape (len(ds), S).
+
+def _per_configuration(x, idx=None):
+    """Seed average per configuration, flattened: x (D, W, M, S) -> (D·W·M,); with idx (n, D, M, S) the
+    seeds of each (d, m) cell resampled (the same draw for every node width) -> (n, D·W·M)."""
+    x = np.asarray(x, float)
+    if idx is None:
+        return x.mean(-1).reshape(-1)
+    n, (D, W, M, S) = idx.shape[0], x.shape
+    full = np.broadcast_to(idx[:, :, None], (n, D, W, M, S))
+    return np.take_along_axis(np.broadcast_to(x, (n, D, W, M, S)), full, axis=-1).mean(-1).reshape(n, -1)
+
+
+def tracking_check(bound, other, gap, *, alpha: float = 0.05, n_boot: int = 2000, seed=0, label: str = ""):
+    """Does ``bound`` rank the measured gaps across configurations, and better than ``other``?
+
+    ``bound``, ``other``, ``gap``: (D, W, M, S) — configurations (d, node width, m) by network seeds (the
+    seeds of a (d, m) cell share their data sets across node widths). Per configuration the bounds are
+    averaged in log (geometric mean) and the gap arithmetically over seeds; ρ is Spearman's rank
+    correlation over the configurations. Holds when both hold, at level ``alpha``:
+
+    1. tracks: ρ(bound, gap) > 0, one-sided permutation test (gaps permuted over configurations) p ≤ alpha;
+    2. better than ``other``: the one-sided (1 − alpha) bootstrap lower bound of ρ(bound, gap) −
+       ρ(other, gap) is > 0, resampling the seeds of each (d, m) cell with replacement (paired: the same
+       draw for both bounds and the gap).
+
+    Returns a :class:`checks.Check` whose evidence carries both correlations and the test statistics.
     """
-    ds = list(ds)
-    keys = ("ratio", "ratio_shared", "ratio_shared_biasfree", "input_factor", "sparse", "dense")
-    out = {k: np.empty((len(ds), len(seeds))) for k in keys}
-    for a, d in enumerate(ds):  # the width grid (each step trains every seed at once)
-        X, y = make_data(len(seeds), m, d, noise, seed + 7 * d)
-        net = as_float64(nw.train_adam(nw.tree(seeds, d, [tree_width], dtype=dtype), X, y, steps, lr=lr,
-                                       weight_decay=weight_decay)[0])
-        sp_, dn_ = rademacher_sparse_tree(net, X)["bound"], rademacher_dense_tree(net, X)["bound"]
-        out["sparse"][a], out["dense"][a], out["ratio"][a] = sp_, dn_, dn_ / sp_
-        sh = share_weights(net)
-        out["ratio_shared"][a] = rademacher_dense_tree(sh, X)["bound"] / rademacher_sparse_tree(sh, X)["bound"]
-        sb = strip_biases(sh)
-        out["ratio_shared_biasfree"][a] = (rademacher_dense_tree(sb, X, augment=False)["bound"]
-                                           / rademacher_sparse_tree(sb, X, augment=False)["bound"])
-        out["input_factor"][a] = input_factor(X)
-    out["ds"] = np.array(ds)
-    return out
+    from .checks import Check, num
+    lb, lo, g = np.log(np.asarray(bound, float)), np.log(np.asarray(other, float)), np.asarray(gap, float)
+    if not (lb.shape == lo.shape == g.shape and lb.ndim == 4):
+        raise ValueError("tracking_check(): bound, other and gap must share one shape (D, W, M, S)")
+    D, W, M, S = g.shape
+    rng = np.random.default_rng(seed)
+    rho_b = float(spearman(_per_configuration(lb), _per_configuration(g)))
+    rho_o = float(spearman(_per_configuration(lo), _per_configuration(g)))
+    perm = np.argsort(rng.random((n_boot, D * W * M)), axis=1)
+    rho_null = spearman(np.broadcast_to(_per_configuration(lb), perm.shape), _per_configuration(g)[perm])
+    p_value = float((1 + np.sum(rho_null >= rho_b)) / (1 + n_boot))
+    idx = rng.integers(0, S, size=(n_boot, D, M, S))
+    gb = _per_configuration(g, idx)
+    diff = spearman(_per_configuration(lb, idx), gb) - spearman(_per_configuration(lo, idx), gb)
+    lower = float(np.quantile(diff, alpha))
+    tracks, better = p_value <= alpha, lower > 0
+    return Check(bool(tracks and better), {
+        "test": "Spearman rank correlation of bound and gap over configurations: > 0 (permutation) and above "
+                "the other bound's (paired seed bootstrap)" + (f" ({label})" if label else ""),
+        "configurations": int(D * W * M), "seeds": int(S),
+        "spearman": num(rho_b), "spearman_other": num(rho_o), "permutation_p": num(p_value),
+        "tracks": bool(tracks), "difference": num(rho_b - rho_o), "difference_lower": num(lower),
+        "better_than_other": bool(better), "alpha": alpha, "n_boot": int(n_boot)})
 
 
 def as_float64(net: "nw.Net") -> "nw.Net":

@@ -76,14 +76,22 @@ def gaussian_max_ratio(d: int) -> float:
     return float(val / np.sqrt(2 * np.log(2 * d)))
 
 
-def rademacher_grid(ds, ms, n_sets: int, n_mc: int, seed: int, radius: float = 1.0,
+def _stream(seed, *keys) -> list[int]:
+    """A named seed stream: ``seed`` (an int or a sequence of ints) followed by ``keys``."""
+    return [int(v) for v in np.atleast_1d(seed)] + [int(k) for k in keys]
+
+
+def rademacher_grid(ds, ms, n_sets: int, n_mc: int, seed, radius: float = 1.0,
                     max_elems: int = 20_000_000) -> dict:
     """Estimates and bounds over a grid of dimensions d and sample sizes m, for both balls.
 
     Every (d, m) cell gets its own independent data sets (so the cells' errors are independent). To bound
     memory, data sets are processed in batches of at most ``max_elems`` matrix entries, each batch one
-    matmul; batch c of cell (a, b) is seeded by (seed, a, b, c).
-    Returns arrays of shape (len(ds), len(ms), n_sets) under keys ``est_l1, se_l1, bound_l1`` (and l2).
+    matmul; batch c of cell (a, b) draws its data from the stream (seed, a, b, c) and its signs from
+    (seed, a, b, c, 7); ``seed`` is an int or a sequence of ints.
+    Returns arrays of shape (len(ds), len(ms), n_sets) under keys ``est_l1, se_l1, bound_l1`` (and l2),
+    and ``exact_l1``, shape (len(ds), len(ms)): the exact E[estimate / Massart bound] (see
+    :func:`binomial_max_ratio`).
     """
     ds, ms = list(ds), list(ms)
     out = {f"{k}_{n}": np.empty((len(ds), len(ms), n_sets)) for k in ("est", "se", "bound") for n in NORMS}
@@ -92,11 +100,12 @@ def rademacher_grid(ds, ms, n_sets: int, n_mc: int, seed: int, radius: float = 1
             per = max(1, min(n_sets, max_elems // (m * d)))
             for c, lo in enumerate(range(0, n_sets, per)):
                 hi = min(n_sets, lo + per)
-                X = rademacher_data(hi - lo, m, d, [seed, a, b, c])
-                both = mc_rademacher(X, "both", radius, n_mc, [seed, a, b, c, 7])
+                X = rademacher_data(hi - lo, m, d, _stream(seed, a, b, c))
+                both = mc_rademacher(X, "both", radius, n_mc, _stream(seed, a, b, c, 7))
                 for n, bnd in (("l1", massart_bound), ("l2", l2_bound)):
                     out[f"est_{n}"][a, b, lo:hi], out[f"se_{n}"][a, b, lo:hi] = both[n]
                     out[f"bound_{n}"][a, b, lo:hi] = bnd(X, radius)
+    out["exact_l1"] = np.array([[binomial_max_ratio(d, m) for m in ms] for d in ds])
     out["ds"], out["ms"] = np.array(ds), np.array(ms)
     return out
 
