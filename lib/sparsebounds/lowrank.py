@@ -1,4 +1,4 @@
-"""SGD with weight decay on a small ReLU network, and the low-rank bias it creates (notebook 09).
+"""SGD with weight decay and the rank of weight matrices (notebook 09).
 
 Convention (Galanti, Siegel, Gupte & Poggio, arXiv 2206.05794): the regularised loss is
 L(W) + λ Σ_l ‖W_l‖_F², so one SGD step is W_{t+1} = (1 − 2μλ) W_t − μ G_t with G_t the mini-batch
@@ -9,6 +9,12 @@ layer, square loss ½‖ŷ − y‖² averaged over the batch. Every configurati
 is one slice of a leading batch axis G; configurations that share a batch size run in the
 same matmuls (one loop per distinct batch size, no padded rows). Runs that share a seed share the data, the initialisation and, for equal
 batch size, the sequence of mini-batches (common random numbers: differences across μ and λ are paired).
+A batch size equal to the number of training points is full-batch gradient descent, the control in which the
+rank-B mechanism is vacuous.
+
+The second experiment (:func:`train_wide`, :func:`batch_size_experiment`) is a wide first layer, width = input
+dimension = r, on inputs whose energy is concentrated in a few directions, with 2μλ large enough that the
+theory's rank bound B·K(ε) is at most r/2: the regime where the batch size can matter for the theory.
 """
 from __future__ import annotations
 
@@ -52,6 +58,9 @@ def train_grid(Bs, mus, lams, seeds, *, steps: int, n_train: int = 512, d_in: in
                spectrum_steps=()):
     """Train one network per (B, μ, λ, seed) of the full grid by SGD with weight decay, all at once.
 
+    A batch size equal to ``n_train`` means full-batch gradient descent (every step uses all training points
+    once, no sampling): the control in which the rank-B mechanism is vacuous.
+
     Returns a dict with the grid axes flattened into G configurations (arrays ``B``, ``mu``, ``lam``,
     ``seed`` of shape (G,)) and
       grad_sv     (n_logs, G, min(width, d_in)) singular values of the logged first-layer data gradients,
@@ -71,7 +80,7 @@ def train_grid(Bs, mus, lams, seeds, *, steps: int, n_train: int = 512, d_in: in
     for B in sorted(set(int(b) for b in Bs)):  # one batched run per batch size (no padded rows)
         sel = np.flatnonzero(Bg == B)
         parts.append((sel, _train_same_B(B, mug[sel], lamg[sel], sg[sel].astype(int), data, inits, steps,
-                                         log_every, snapshot_lags, spectrum_steps)))
+                                         log_every, snapshot_lags, spectrum_steps, full_batch=B == n_train)))
     G = len(grid)
     for key in ("grad_sv", "W_T", "loss", "loss0"):
         first = parts[0][1][key]
@@ -92,15 +101,18 @@ def train_grid(Bs, mus, lams, seeds, *, steps: int, n_train: int = 512, d_in: in
     return out
 
 
-def _train_same_B(B, mu, lam, seeds, data, inits, steps, log_every, snapshot_lags, spectrum_steps):
-    """The SGD loop for configurations that share the batch size B (batched over the leading axis)."""
+def _train_same_B(B, mu, lam, seeds, data, inits, steps, log_every, snapshot_lags, spectrum_steps,
+                  full_batch=False):
+    """The SGD loop for configurations that share the batch size B (batched over the leading axis);
+    ``full_batch``: gradient descent on all training points (B = n_train, no sampling)."""
     G = len(mu)
     X = np.stack([data[s][0] for s in seeds])
     Y = np.stack([data[s][1] for s in seeds])
     W1 = np.stack([inits[s][0] for s in seeds])  # fresh arrays: updated in place below
     W2 = np.stack([inits[s][1] for s in seeds])
     n_train = X.shape[1]
-    idx = np.stack([batch_indices(int(s), B, n_train, steps) for s in seeds], axis=1)  # (steps, G, B)
+    if not full_batch:
+        idx = np.stack([batch_indices(int(s), B, n_train, steps) for s in seeds], axis=1)  # (steps, G, B)
     decay = (1 - 2 * mu * lam)[:, None, None]
     step = mu[:, None, None]
     rows = np.arange(G)[:, None]
@@ -119,7 +131,7 @@ def _train_same_B(B, mu, lam, seeds, data, inits, steps, log_every, snapshot_lag
             spectra[t] = np.linalg.svd(W1, compute_uv=False)
         if t == steps:
             break
-        xb, yb = X[rows, idx[t]], Y[rows, idx[t]]            # (G, B, d_in), (G, B, d_out)
+        xb, yb = (X, Y) if full_batch else (X[rows, idx[t]], Y[rows, idx[t]])  # (G, B, d_in), (G, B, d_out)
         pre = xb @ W1.transpose(0, 2, 1)                      # (G, B, width)
         h = np.maximum(pre, 0)
         r = (h @ W2.transpose(0, 2, 1) - yb) * (1.0 / B)     # d(mean of ½‖ŷ − y‖²)/dŷ
@@ -184,45 +196,110 @@ def attained_instance(K: int, B: int, *, mu: float = 0.05, lam: float = 0.01, c:
     return apply_updates(W0, grads(), mu, lam)[None], W0[None]
 
 
-def train_linear_grid(Bs, mu: float, lams, seeds, *, steps: int, d: int = 64, n_train: int = 512,
-                      snapshot_lags=()):
-    """SGD with weight decay on a linear layer y = W x (d × d), the regime where the rank bound can bite.
+# ---------------------------------------------------------------- where the bound bites: a wide layer
+def look_back(mu, lam, eps):
+    """K(ε) = ⌈log ε / log(1 − 2μλ)⌉: the steps after which the decay has shrunk W_{T−K} to ε of itself."""
+    return int(np.ceil(np.log(eps) / np.log(1 - 2 * mu * lam)))
 
-    Teacher y = A x with a full-rank Gaussian A, x ~ N(0, I/d), loss ½‖Wx − y‖² averaged over the batch,
-    W ← (1 − 2μλ)W − μG with rank G ≤ B. The loss is convex and the ridge solution is nonzero for every λ, so
-    2μλ can be made large (here up to 0.5) without the layer collapsing to zero, unlike the ReLU network.
-    One batched run per batch size over (seed, λ). Returns ``B``, ``lam``, ``seed`` (G,), ``W_T`` (G, d, d)
-    and ``W_lag`` {K: (G, d, d)} (the layer at step steps − K).
+
+def wide_task(seed: int, *, d_in: int, latent_dim: int, noise: float, n_train: int, n_test: int, d_out: int = 10,
+              teacher_width: int = 8):
+    """High-dimensional inputs with a low-dimensional signal: x = U z + noise·ξ/√d_in, z ~ N(0, I/latent_dim),
+    ξ ~ N(0, I), U a random d_in × latent_dim orthonormal frame; y = A relu(V z) (teacher of width
+    ``teacher_width``). Every input direction carries some energy (the noise), so the data have full rank
+    d_in while most of the energy, and all of the target, lies in span U.
+    Returns (X, Y, X_test, Y_test, U); streams [seed, 20] (teacher, frame) and [seed, 21] (samples)."""
+    rng = np.random.default_rng([seed, 20])
+    U = np.linalg.qr(rng.standard_normal((d_in, latent_dim)))[0]
+    V = rng.standard_normal((teacher_width, latent_dim))
+    A = rng.standard_normal((d_out, teacher_width)) / np.sqrt(teacher_width)
+    rs = np.random.default_rng([seed, 21])
+    z = rs.standard_normal((n_train + n_test, latent_dim)) / np.sqrt(latent_dim)
+    X = z @ U.T + noise * rs.standard_normal((n_train + n_test, d_in)) / np.sqrt(d_in)
+    Y = np.maximum(z @ V.T, 0) @ A.T
+    return X[:n_train], Y[:n_train], X[n_train:], Y[n_train:], U
+
+
+def train_wide(B: int, mu: float, lam: float, seed: int, *, checkpoints, eps: float, width: int, d_in: int,
+               latent_dim: int, noise: float, n_train: int, n_test: int = 1000, d_out: int = 10,
+               teacher_width: int = 8):
+    """SGD with weight decay on x ↦ W2 relu(W1 x) (W1: width × d_in) for the task of :func:`wide_task`.
+
+    At each step t in ``checkpoints`` it records, for the first layer: the singular values of W1 (from the
+    Gram matrix, accurate far below the ε used here), ‖W1 at t − K(ε)‖₂, the ε-rank
+    #{σ_i(W_t) > ε‖W_{t−K}‖₂} that the theory bounds by B·K(ε), the share of ‖W_t‖_F² inside the signal
+    subspace span U, and the test error relative to the zero predictor. Every draw is a function of
+    (seed, B): streams [seed, 22] (initialisation) and [seed, 23, B] (mini-batches). The update
+    W1 ← (1 − 2μλ)W1 − μG1 is one BLAS call (the layer is large, the batch small).
     """
-    grid = [(B, lam, s) for s in seeds for B in Bs for lam in lams]
-    Bg = np.array([g[0] for g in grid])
-    lamg = np.array([g[1] for g in grid], float)
-    sg = np.array([g[2] for g in grid])
-    data = {}
-    for s in seeds:
-        rng = np.random.default_rng([s, 10])
-        X = rng.standard_normal((n_train, d)) / np.sqrt(d)
-        A = rng.standard_normal((d, d))
-        data[s] = (X, X @ A.T, rng.standard_normal((d, d)) / np.sqrt(d))
-    W_T = np.empty((len(grid), d, d))
-    W_lag = {K: np.empty((len(grid), d, d)) for K in snapshot_lags}
-    lag_at = {steps - K: K for K in snapshot_lags}
-    for B in sorted(set(int(b) for b in Bs)):
-        sel = np.flatnonzero(Bg == B)
-        X = np.stack([data[s][0] for s in sg[sel]])
-        Y = np.stack([data[s][1] for s in sg[sel]])
-        W = np.stack([data[s][2] for s in sg[sel]])
-        idx = np.stack([np.random.default_rng([int(s), 11, B]).integers(0, n_train, (steps, B)) for s in sg[sel]], 1)
-        decay = (1 - 2 * mu * lamg[sel])[:, None, None]
-        rows = np.arange(sel.size)[:, None]
-        for t in range(steps):
-            if t in lag_at:
-                W_lag[lag_at[t]][sel] = W
-            xb, yb = X[rows, idx[t]], Y[rows, idx[t]]
-            G = ((xb @ W.transpose(0, 2, 1) - yb) * (1.0 / B)).transpose(0, 2, 1) @ xb  # rank ≤ B
-            W *= decay
-            W -= np.multiply(G, mu, out=G)
-        if 0 in snapshot_lags:
-            W_lag[0][sel] = W
-        W_T[sel] = W
-    return {"B": Bg, "lam": lamg, "seed": sg, "W_T": W_T, "W_lag": W_lag, "mu": mu, "steps": steps}
+    from scipy.linalg import eigh
+    from scipy.linalg.blas import dgemm
+
+    K = look_back(mu, lam, eps)
+    checkpoints = sorted(set(int(c) for c in checkpoints))
+    if checkpoints[0] < K:
+        raise ValueError("every checkpoint must be at least the look-back K(eps)")
+    X, Y, Xt, Yt, U = wide_task(seed, d_in=d_in, latent_dim=latent_dim, noise=noise, n_train=n_train,
+                                n_test=n_test, d_out=d_out, teacher_width=teacher_width)
+    ri = np.random.default_rng([seed, 22])
+    W1 = ri.standard_normal((width, d_in)) * np.sqrt(2 / d_in)
+    W2 = ri.standard_normal((d_out, width)) / np.sqrt(width)
+    steps = checkpoints[-1]
+    idx = np.random.default_rng([seed, 23, B]).integers(0, n_train, size=(steps, B))
+    a = 1 - 2 * mu * lam
+    lag_norm, out = {}, {}
+    for t in range(steps + 1):
+        for c in checkpoints:
+            if t == c - K:
+                lag_norm[c] = float(np.sqrt(eigh(W1 @ W1.T, eigvals_only=True,
+                                                 subset_by_index=[width - 1, width - 1])[0]))
+        if t in lag_norm:
+            if not np.all(np.isfinite(W1)):
+                raise FloatingPointError(f"train_wide diverged (B={B}, mu={mu}, lam={lam}, seed={seed})")
+            gram = W1 @ W1.T if width <= d_in else W1.T @ W1
+            sv = np.sqrt(np.clip(np.linalg.eigvalsh(gram)[::-1], 0, None))
+            pred = np.maximum(Xt @ W1.T, 0) @ W2.T
+            out[t] = {"sv": sv, "lag_norm": lag_norm[t], "eps_rank": int((sv > eps * lag_norm[t]).sum()),
+                      "signal_share": float(np.linalg.norm(W1 @ U) ** 2 / np.linalg.norm(W1) ** 2),
+                      "test_error": float(((pred - Yt) ** 2).sum() / (Yt ** 2).sum())}
+        if t == steps:
+            break
+        xb, yb = X[idx[t]], Y[idx[t]]
+        pre = xb @ W1.T
+        h = np.maximum(pre, 0)
+        r = (h @ W2.T - yb) * (mu / B)                         # μ · d(mean ½‖ŷ − y‖²)/dŷ
+        G2 = r.T @ h
+        delta = (r @ W2) * (pre > 0)                            # (B, width): μ G1 = deltaᵀ xb, rank ≤ B
+        dgemm(alpha=-1.0, a=xb.T, b=delta, beta=a, c=W1.T, overwrite_c=1)   # in place: W1 = a W1 − μ G1
+        W2 *= a
+        W2 -= G2
+    return {"K": K, "bound": B * K, "at": out}
+
+
+def batch_size_experiment(Bs, mu: float, lam: float, seeds, *, steps: int, eps: float, width: int, d_in: int,
+                          latent_dim: int, noise: float, n_train: int, n_test: int = 1000):
+    """The batch-size comparison where the bound can bite, at equal steps and at equal samples.
+
+    Every B runs ``steps`` steps (equal steps) and, from the same mini-batch stream, on to
+    steps·max(Bs)/B steps (equal samples: as many examples as the largest batch sees in ``steps`` steps).
+    Returns {(B, seed): train_wide(...) result} with checkpoints at both budgets.
+    """
+    Bmax = max(Bs)
+    if any(Bmax % B for B in Bs):
+        raise ValueError("every batch size must divide the largest one (equal-sample budgets are whole steps)")
+    return {(B, s): train_wide(B, mu, lam, s, checkpoints=(steps, steps * Bmax // B), eps=eps, width=width,
+                               d_in=d_in, latent_dim=latent_dim, noise=noise, n_train=n_train, n_test=n_test)
+            for B in Bs for s in seeds}
+
+
+def sign_test(smaller, larger):
+    """Paired one-sided sign test of H1: ``smaller`` < ``larger`` (pairs elementwise; ties dropped).
+
+    Returns (n_in_direction, n_against, n_ties, p) with p the exact binomial tail P(X ≥ n_in_direction) for
+    X ~ Bin(n_in_direction + n_against, 1/2) (p = 1 when every pair is tied)."""
+    from scipy.stats import binomtest
+
+    d = np.asarray(larger, float) - np.asarray(smaller, float)
+    pos, neg = int((d > 0).sum()), int((d < 0).sum())
+    p = binomtest(pos, pos + neg, 0.5, alternative="greater").pvalue if pos + neg else 1.0
+    return pos, neg, int((d == 0).sum()), float(p)
