@@ -145,4 +145,9 @@ def test_width_constant_holds_and_mutations_rejected(nb):
     d_c = np.exp(np.mean(np.log(nb["d"]["d_list"])))
     assert _width(lines, pred, gap)
     assert not _width(lines, no_delta, gap)                                     # the -2 delta term dropped
-    assert not _width(lines, lambda L: pred(L) * (L["d"] / d_c) ** -0.5, gap)   # width constant in m
+    # trend alternatives (constant in m, proportional to d, exponent +-1/4): rejected wherever the design has the
+    # power the notebook requires before registering them (gap > 1/8 + 4 se of the trend)
+    se = pt.width_statistics(lines, pred)["slope_se"]
+    for e in (-0.5, 0.5, 0.25, -0.25):
+        if abs(e) > 1 / 8 + 4 * se:
+            assert not _width(lines, lambda L, e=e: pred(L) * (L["d"] / d_c) ** e, gap)
