@@ -1,113 +1,365 @@
-"""Statistical error of the Lasso: Gaussian designs, the noise event for λ, the cone, the restricted eigenvalue.
+"""Statistical error of the Lasso: nested Gaussian designs, the exact Lasso path, the noise event for λ, the
+restricted-eigenvalue constant of the theorem, and the error at the best λ.
 
-Statistical convention (Wainwright 2019, ch. 7): θ̂ minimises (1/2n)‖y − Xθ‖² + λ‖θ‖₁, y = Xθ* + w,
-w ~ N(0, σ² I), columns of X normalised to ‖X_j‖₂ = √n. ``sparsebounds.proximal`` uses ½‖Ax − b‖² + λ'‖x‖₁;
-multiplying the objective by n gives the same minimiser with λ' = n·λ, which is what :func:`solve` passes.
-Arrays carry a leading batch axis over seeds: X (S, n, p), θ (S, p), y and w (S, n).
+Statistical convention (Wainwright 2019, ch. 7): θ̂(λ) minimises (1/2n)‖y − Xθ‖² + λ‖θ‖₁, y = Xθ* + w,
+w ~ N(0, σ² I), columns of X normalised to ‖X_j‖₂ = √n. The Lasso is solved exactly by its piecewise-linear
+path (LARS with the Lasso modification, Efron, Hastie, Johnstone & Tibshirani, Ann. Statist. 2004), so a
+solution carries no iteration count: only round-off.
+
+Seed streams. A replicate is named by a key (seed, experiment, replicate), experiment one of THEORY_RUNS,
+BEST_LAMBDA, NOISE_TAIL; every draw comes from ``np.random.default_rng([*key, stream, ...])`` with one stream
+per kind of randomness: DESIGN (the Gaussian entries of X), FACTOR (the factor shared by correlated support
+columns), NOISE (w), SIGNS (the signs of θ*), CONE (the random starts of the cone search). X and w are drawn in
+64 × 64 blocks, each from its own stream, so that the design with n rows and p columns is the top-left corner
+of every larger one of the same replicate (nested in n and in p: common random numbers along a sweep). The
+support is the first s columns (the columns are exchangeable).
 """
 from __future__ import annotations
 
 import numpy as np
+from scipy.linalg import solve_triangular
 
-from . import proximal
 from .threads import single_blas_thread
 
-
-def instances(seeds, n: int, p: int, s: int, *, sigma: float = 1.0, amplitude: float = 1.0):
-    """Gaussian designs with columns normalised to norm √n, s-sparse truths with entries ±amplitude on a
-    uniform support, noise w ~ N(0, σ²). Returns X (S, n, p), y (S, n), theta (S, p), w (S, n)."""
-    if not (1 <= s <= p) or n < 1:
-        raise ValueError(f"need 1 <= s <= p and n >= 1, got n={n}, p={p}, s={s}")
-    X, T, W = [], [], []
-    for seed in seeds:
-        rng = np.random.default_rng([seed, n, p, s])
-        x = rng.standard_normal((n, p))
-        X.append(x * (np.sqrt(n) / np.linalg.norm(x, axis=0)))
-        t = np.zeros(p)
-        t[rng.choice(p, s, replace=False)] = amplitude * rng.choice([-1.0, 1.0], s)
-        T.append(t)
-        W.append(sigma * rng.standard_normal(n))
-    X, T, W = np.array(X), np.array(T), np.array(W)
-    return X, np.einsum("snp,sp->sn", X, T, optimize=True) + W, T, W
+DESIGN, FACTOR, NOISE, SIGNS, CONE = 1, 2, 3, 4, 5   # seed streams
+THEORY_RUNS, BEST_LAMBDA, NOISE_TAIL = 1, 2, 3         # experiments
+BLOCK = 64
 
 
-def solve(X: np.ndarray, y: np.ndarray, lam: float, n_iter: int = 3000, chunk: int = 8) -> np.ndarray:
-    """θ̂ of (1/2n)‖y − Xθ‖² + λ‖θ‖₁ for the batch: restarted FISTA on ½‖Xθ − y‖² + (nλ)‖θ‖₁ from 0,
-    ``chunk`` problems at a time (``proximal.fista`` keeps every iterate, so this bounds the memory)."""
-    n = X.shape[1]
-    out = []
+def _blocks(key, stream: int, rows: int, cols: int) -> np.ndarray:
+    """(rows, cols) standard normals, block (i, j) of size BLOCK² from default_rng([*key, stream, i, j])."""
+    nb_r, nb_c = -(-rows // BLOCK), -(-cols // BLOCK)
+    out = np.empty((nb_r * BLOCK, nb_c * BLOCK))
+    for i in range(nb_r):
+        for j in range(nb_c):
+            out[i * BLOCK:(i + 1) * BLOCK, j * BLOCK:(j + 1) * BLOCK] = \
+                np.random.default_rng([*key, stream, i, j]).standard_normal((BLOCK, BLOCK))
+    return out[:rows, :cols]
+
+
+def raw_design(key, n: int, p: int, s: int, *, support_correlation: float = 0.0) -> np.ndarray:
+    """X (n, p) before the column normalisation. Population covariance: identity, except that the first s
+    columns (the support) are equicorrelated with correlation c = ``support_correlation``
+    (x_j = √(1−c) z_j + √c g, g shared)."""
+    if not (1 <= s <= p) or n < 2 or not 0 <= support_correlation < 1:
+        raise ValueError(f"need 1 <= s <= p, n >= 2, 0 <= c < 1; got n={n}, p={p}, s={s}, c={support_correlation}")
+    X = _blocks(key, DESIGN, n, p)
+    if support_correlation > 0:
+        g = _blocks(key, FACTOR, n, 1)
+        X[:, :s] = np.sqrt(1 - support_correlation) * X[:, :s] + np.sqrt(support_correlation) * g
+    return X
+
+
+def normalise(X: np.ndarray) -> np.ndarray:
+    """Columns scaled to norm √n."""
+    return X * (np.sqrt(X.shape[0]) / np.linalg.norm(X, axis=0))
+
+
+def design(key, n: int, p: int, s: int, *, support_correlation: float = 0.0) -> np.ndarray:
+    """X (n, p) with columns normalised to √n (see :func:`raw_design`); the top-left corner of every larger
+    design of the same replicate, before normalisation."""
+    return normalise(raw_design(key, n, p, s, support_correlation=support_correlation))
+
+
+def truth(key, p: int, s: int, amplitude: float, *, balanced: bool = False) -> np.ndarray:
+    """θ* (p,): ±amplitude on the first s coordinates. Random signs (stream SIGNS, nested in s), or, with
+    ``balanced``, alternating signs + − + − … (summing to 0 for even s: the direction in which equicorrelated
+    support columns are worst conditioned)."""
+    t = np.zeros(p)
+    if balanced:
+        sg = np.where(np.arange(s) % 2 == 0, 1.0, -1.0)
+    else:
+        sg = np.random.default_rng([*key, SIGNS]).choice([-1.0, 1.0], size=max(s, BLOCK))[:s]
+    t[:s] = amplitude * sg
+    return t
+
+
+def noise(key, n: int, sigma: float) -> np.ndarray:
+    """w (n,) ~ N(0, σ²), nested in n."""
+    return sigma * _blocks(key, NOISE, n, 1)[:, 0]
+
+
+def instance(key, n: int, p: int, s: int, *, sigma: float = 1.0, amplitude: float = 1.0,
+             support_correlation: float = 0.0, balanced: bool = False):
+    """(X, y, θ*, w) of one replicate ``key`` = (seed, experiment, replicate)."""
+    X = design(key, n, p, s, support_correlation=support_correlation)
+    th = truth(key, p, s, amplitude, balanced=balanced)
+    w = noise(key, n, sigma)
+    return X, X @ th + w, th, w
+
+
+# ---------------------------------------------------------------- the exact Lasso path
+def lasso_path(X: np.ndarray, y: np.ndarray, *, lam_stop: float = 0.0, theta_star: np.ndarray | None = None,
+               stop_error_ratio: float = np.inf, stop_lam_ratio: float = 0.0, max_steps: int | None = None):
+    """The Lasso path θ̂(λ) for λ from max|Xᵀy/n| down to ``lam_stop`` (LARS with the Lasso modification:
+    a variable leaves the active set when its coefficient crosses zero). Between breakpoints θ̂ is linear in λ;
+    the active Gram matrix is kept as a Cholesky factor, updated when a variable enters.
+
+    Returns a dict: ``theta`` = θ̂(lam_stop) (or at the last breakpoint reached), ``lam`` = that λ, ``steps``.
+    With ``theta_star``: also ``best_error`` = min over the λ visited of ‖θ̂(λ) − θ*‖₂ (exact: the error is
+    quadratic in λ on each segment) and ``best_lam``; the path stops early once the error exceeds
+    ``stop_error_ratio`` × the running minimum *and* λ is below ``stop_lam_ratio`` × the λ of that minimum."""
+    n, p = X.shape
+    c = X.T @ y / n                                        # correlations with the residual, times 1/n
+    lam = float(np.abs(c).max())
+    theta = np.zeros(p)
+    active: list[int] = [int(np.argmax(np.abs(c)))]
+    j0 = active[0]
+    L = np.array([[np.sqrt(X[:, j0] @ X[:, j0] / n)]])  # Cholesky factor of X_AᵀX_A/n
+    XA_buf = np.empty((min(n, p), n))                     # rows: the active columns, in order
+    XA_buf[0] = X[:, j0]
+    max_steps = max_steps if max_steps is not None else 8 * min(n, p) + 8
+    best = {"best_error": np.inf, "best_lam": lam}
+
+    def track(theta0, d_full, lam0, gamma_max):
+        """Minimum of ‖θ0 + γ d − θ*‖ over γ in [0, gamma_max] (λ = lam0 − γ)."""
+        if theta_star is None:
+            return
+        e0 = theta0 - theta_star
+        dd = float(d_full @ d_full)
+        g = 0.0 if dd == 0 else min(max(-float(e0 @ d_full) / dd, 0.0), gamma_max)
+        err = float(np.linalg.norm(e0 + g * d_full))
+        if err < best["best_error"]:
+            best["best_error"], best["best_lam"] = err, lam0 - g
+
+    track(theta, np.zeros(p), lam, 0.0)
+    steps = 0
+    while lam > lam_stop and steps < max_steps:
+        steps += 1
+        A = np.array(active)
+        sgn = np.sign(c[A])
+        XA = XA_buf[:len(active)]                          # (k, n) view
+        d = solve_triangular(L, solve_triangular(L, sgn, lower=True, check_finite=False), lower=True, trans="T",
+                             check_finite=False)           # dθ_A / d(−λ) = (X_AᵀX_A/n)⁻¹ sgn
+        a = X.T @ (d @ XA) / n                             # dc / d(−λ); a_A = sgn
+        # next breakpoint: an inactive correlation reaches ±(λ − γ), or an active coefficient hits 0
+        g1 = (lam - c) / _nonzero(1 - a)
+        g2 = (lam + c) / _nonzero(1 + a)
+        g_out = -theta[A] / _nonzero(d)
+        g_in = np.minimum(np.where(g1 > 1e-14, g1, np.inf), np.where(g2 > 1e-14, g2, np.inf))
+        g_in[A] = np.inf
+        j_in = int(np.argmin(g_in))
+        g_out = np.where(g_out > 1e-14, g_out, np.inf)
+        k_out = int(np.argmin(g_out))
+        gamma = min(g_in[j_in], g_out[k_out], lam - lam_stop)
+        d_full = np.zeros(p)
+        d_full[A] = d
+        track(theta, d_full, lam, gamma)
+        theta = theta + gamma * d_full
+        c = c - gamma * a
+        lam = lam - gamma
+        if lam <= lam_stop * (1 + 1e-12) or lam <= 0:
+            break
+        if theta_star is not None and float(np.linalg.norm(theta - theta_star)) > stop_error_ratio * best["best_error"] \
+                and lam < stop_lam_ratio * best["best_lam"]:
+            break
+        if g_out[k_out] <= g_in[j_in]:                     # a coefficient crossed zero: it leaves
+            theta[A[k_out]] = 0.0
+            active.pop(k_out)
+            XA_buf[:len(active)] = X[:, active].T
+            XA = XA_buf[:len(active)]
+            L = np.linalg.cholesky(XA @ XA.T / n)
+        else:                                              # a new variable enters: extend the factor
+            if len(active) >= min(n, p):
+                break
+            xj = X[:, j_in]
+            l12 = solve_triangular(L, XA @ xj / n, lower=True, check_finite=False)
+            l22 = np.sqrt(max(xj @ xj / n - l12 @ l12, 1e-300))
+            k = L.shape[0]
+            L2 = np.zeros((k + 1, k + 1))
+            L2[:k, :k], L2[k, :k], L2[k, k] = L, l12, l22
+            L = L2
+            XA_buf[len(active)] = xj
+            active.append(j_in)
+    out = {"theta": theta, "lam": max(lam, lam_stop), "steps": steps}
+    if theta_star is not None:
+        out.update(best)
+    return out
+
+
+def _nonzero(v: np.ndarray) -> np.ndarray:
+    """v with exact zeros replaced by a tiny number (a zero denominator means 'never': the ratio is ±huge)."""
+    return np.where(v == 0, 1e-300, v)
+
+
+def solve(X: np.ndarray, y: np.ndarray, lam: float) -> np.ndarray:
+    """θ̂(λ): the Lasso path followed down to λ."""
     with single_blas_thread():
-        for i in range(0, X.shape[0], chunk):
-            Xc, yc = X[i:i + chunk], y[i:i + chunk]
-            grad, prox, _ = proximal.lasso_parts(Xc, yc, n * lam)
-            x0 = np.zeros((Xc.shape[0], Xc.shape[2]))
-            out.append(proximal.fista(grad, x0, proximal.lasso_lipschitz(Xc), n_iter, prox, restart=True)[-1])
-    return np.concatenate(out)
+        return lasso_path(X, y, lam_stop=lam)["theta"]
 
 
-def kkt_violation(X: np.ndarray, y: np.ndarray, theta: np.ndarray, lam: float) -> np.ndarray:
-    """max_j of the optimality-condition violation, relative to λ, per problem (S,): for θ_j ≠ 0,
-    |X_jᵀ(y − Xθ)/n − λ sign θ_j|; for θ_j = 0, (|X_jᵀ(y − Xθ)/n| − λ)₊. Zero at the exact minimiser."""
-    n = X.shape[1]
-    r = y - np.einsum("snp,sp->sn", X, theta, optimize=True)
-    g = np.einsum("snp,sn->sp", X, r, optimize=True) / n
+def best_error(X: np.ndarray, y: np.ndarray, theta_star: np.ndarray):
+    """(min over λ of ‖θ̂(λ) − θ*‖₂, the λ attaining it): the error of the Lasso at its best λ (an oracle
+    choice, made with θ*, so that no hand-set λ enters the error). The path is followed until the error is
+    10 % above its running minimum with λ 10 % below that minimum's λ: the risk of soft thresholding is convex
+    in the threshold (notebook 07's J), and on pilot designs (other seeds) at the notebook's largest sizes this rule
+    returned the minimum of the full path every time."""
+    with single_blas_thread():
+        r = lasso_path(X, y, theta_star=theta_star, stop_error_ratio=1.1, stop_lam_ratio=0.9)
+    return r["best_error"], r["best_lam"]
+
+
+# ---------------------------------------------------------------- checks of a solution
+def kkt_violation(X: np.ndarray, y: np.ndarray, theta: np.ndarray, lam: float) -> float:
+    """max_j of the optimality-condition violation, relative to λ: for θ_j ≠ 0, |X_jᵀ(y − Xθ)/n − λ sign θ_j|;
+    for θ_j = 0, (|X_jᵀ(y − Xθ)/n| − λ)₊. Zero at the exact minimiser (round-off for the path solution)."""
+    g = X.T @ (y - X @ theta) / X.shape[0]
     viol = np.where(theta != 0, np.abs(g - lam * np.sign(theta)), np.maximum(np.abs(g) - lam, 0.0))
-    return viol.max(axis=1) / lam
+    return float(viol.max() / lam)
 
 
-def noise_level(X: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """‖Xᵀw/n‖_∞ per problem (S,): the event of the theorem is λ ≥ 2·this."""
-    return np.abs(np.einsum("snp,sn->sp", X, w, optimize=True)).max(axis=1) / X.shape[1]
+def noise_level(X: np.ndarray, w: np.ndarray) -> float:
+    """‖Xᵀw/n‖_∞: the event of the theorem is λ ≥ 2·this."""
+    return float(np.abs(X.T @ w).max() / X.shape[0])
 
 
-def cone_ratio(delta: np.ndarray, theta_star: np.ndarray) -> np.ndarray:
-    """‖Δ_{S^c}‖₁ / ‖Δ_S‖₁ with S = supp θ* (the cone condition says ≤ 3)."""
-    on = theta_star != 0
-    return np.where(on, 0.0, np.abs(delta)).sum(1) / np.where(on, np.abs(delta), 0.0).sum(1)
+def cone_ratio(delta: np.ndarray, support: np.ndarray) -> float:
+    """‖Δ_{S^c}‖₁ / ‖Δ_S‖₁ (the cone condition of the theorem says ≤ 3)."""
+    on = np.zeros(delta.shape[-1], bool)
+    on[support] = True
+    return float(np.abs(delta[~on]).sum() / np.abs(delta[on]).sum())
 
 
-def re_on_error(X: np.ndarray, delta: np.ndarray) -> np.ndarray:
-    """κ̂ = ‖XΔ‖²/(n‖Δ‖²) at the error vector itself. When Δ lies in the cone this is ≥ the restricted
-    eigenvalue κ (a minimum over the cone), so a bound 3√sλ/κ̂ is *smaller* than the theorem's 3√sλ/κ:
-    checking against it is conservative."""
-    n = X.shape[1]
-    return (np.einsum("snp,sp->sn", X, delta, optimize=True) ** 2).sum(1) / (n * (delta ** 2).sum(1))
+def shrinkage_decomposition(X: np.ndarray, w: np.ndarray, theta_star: np.ndarray, lam: float):
+    """(bias, noise) parts of the Lasso error when θ̂ has the support and signs of θ*: then the optimality
+    conditions on S give exactly θ̂_S − θ*_S = G⁻¹(X_Sᵀw/n) − λ G⁻¹ sgn θ*_S, G = X_SᵀX_S/n.
+    Returns the two vectors (p,) (zero off S)."""
+    n = X.shape[0]
+    S = np.flatnonzero(theta_star)
+    G = X[:, S].T @ X[:, S] / n
+    bias, noise_part = np.zeros_like(theta_star), np.zeros_like(theta_star)
+    bias[S] = -lam * np.linalg.solve(G, np.sign(theta_star[S]))
+    noise_part[S] = np.linalg.solve(G, X[:, S].T @ w / n)
+    return bias, noise_part
 
 
-def re_upper_estimate(X: np.ndarray, s: int, seed: int, n_dirs: int = 256, n_steps: int = 60) -> np.ndarray:
-    """An upper estimate of the uniform restricted eigenvalue (Bickel et al.'s RE(s, 3)): the minimum of
-    ‖XΔ‖²/(n‖Δ‖²) over the union of the cones {‖Δ_{S^c}‖₁ ≤ 3‖Δ_S‖₁} with |S| = s, by projected-gradient
-    descent on the Rayleigh quotient from ``n_dirs`` random directions per problem (the projection keeps the
-    s largest entries as S); the best value found (S,). Any cone vector gives an upper bound on this minimum,
-    which is at most κ for the true support; the exact minimum is NP-hard to compute in general."""
-    rng = np.random.default_rng(seed)
-    S_, n, p = X.shape
-    G = np.matmul(X.transpose(0, 2, 1), X) / n                        # (S, p, p)
-    D = rng.standard_normal((S_, n_dirs, p))
+# ---------------------------------------------------------------- the restricted-eigenvalue constant
+def re_constant_upper(X: np.ndarray, support: np.ndarray, key, *, starts=(), n_dirs: int = 32,
+                      n_steps: int = 60, c: float = 3.0) -> float:
+    """An upper estimate of the theorem's restricted-eigenvalue constant
+    κ(S) = min { ‖XΔ‖²/(n‖Δ‖²) : ‖Δ_{S^c}‖₁ ≤ c‖Δ_S‖₁ } for the true support S: the smallest Rayleigh quotient
+    found by projected gradient from ``n_dirs`` random directions (stream CONE), the lowest eigenvector of
+    X_SᵀX_S/n, and ``starts`` (e.g. the Lasso's own error). Every point evaluated lies in the cone, so the value
+    is ≥ κ(S): a bound 3√sλ/κ computed with it is *smaller* than the theorem's (a conservative check)."""
+    n, p = X.shape
+    G = X.T @ X / n
+    on = np.zeros(p, bool)
+    on[support] = True
+    rng = np.random.default_rng([*key, CONE])
+    ev = np.zeros(p)
+    ev[on] = np.linalg.eigh(G[np.ix_(on, on)])[1][:, 0]
+    D = np.vstack([rng.standard_normal((n_dirs, p)), ev[None], *[np.atleast_2d(x) for x in starts]])
+    D = _project_cone(D, on, c)
+    step = 0.5 / np.linalg.norm(G, 2)
+    best = _rayleigh(D, G).min()
     with single_blas_thread():
-        D = _cone_descent(D, G, s, n_steps)
-    q = np.einsum("skp,spq,skq->sk", D, G, D, optimize=True) / (D ** 2).sum(-1)
-    return q.min(axis=1)
+        for _ in range(n_steps):
+            q = _rayleigh(D, G)
+            D = _project_cone(D - step * (D @ G - q[:, None] * D), on, c)
+            D /= np.linalg.norm(D, axis=1, keepdims=True)
+            best = min(best, _rayleigh(D, G).min())
+    return float(best)
 
 
-def _cone_descent(D, G, s, n_steps):
-    """Projected gradient steps on the Rayleigh quotient, projected on the cone after each step."""
-    for _ in range(n_steps):
-        q = np.einsum("skp,spq,skq->sk", D, G, D, optimize=True) / (D ** 2).sum(-1)
-        grad = np.matmul(D, G) - q[..., None] * D
-        D = D - 0.5 * grad / np.linalg.norm(G, 2, axis=(1, 2))[:, None, None]
-        D = _project_cone(D, s)
-    return D
+def _rayleigh(D: np.ndarray, G: np.ndarray) -> np.ndarray:
+    return ((D @ G) * D).sum(1) / (D ** 2).sum(1)
 
 
-def _project_cone(D: np.ndarray, s: int, c: float = 3.0) -> np.ndarray:
-    """Shrink the off-support part (support = s largest entries) so that ‖D_{S^c}‖₁ ≤ c‖D_S‖₁ holds."""
-    mag = np.abs(D)
-    thr = -np.sort(-mag, axis=-1)[..., s - 1:s]
-    on = mag >= thr
-    a = np.where(on, mag, 0).sum(-1, keepdims=True)
-    b = np.where(on, 0, mag).sum(-1, keepdims=True)
+def _project_cone(D: np.ndarray, on: np.ndarray, c: float) -> np.ndarray:
+    """Shrink the off-support part so that ‖D_{S^c}‖₁ ≤ c‖D_S‖₁ holds (a map into the cone)."""
+    a = np.abs(D[:, on]).sum(1, keepdims=True)
+    b = np.abs(D[:, ~on]).sum(1, keepdims=True)
     scale = np.minimum(1.0, c * a / np.maximum(b, 1e-300))
     return np.where(on, D, D * scale)
 
 
+# ---------------------------------------------------------------- the notebook's experiments
+def theory_lambda_runs(seed: int, n_seeds: int, n: int, p: int, s: int, lam: float, *, sigma: float,
+                       amplitude: float, support_correlation: float = 0.0, balanced: bool = False,
+                       cone_dirs: int = 16, cone_steps: int = 60) -> dict:
+    """At the theorem's λ, per replicate (seed, THEORY_RUNS, k), k < n_seeds: error ‖θ̂ − θ*‖, the event
+    λ ≥ 2‖Xᵀw/n‖_∞, the cone ratio, κ̂ at the error, the upper estimate of the theorem's κ(S), the KKT
+    violation, sign recovery, Δ on S beside the shrinkage decomposition (noise part + bias) on S, and the bias
+    fraction ‖bias‖/‖Δ‖ (the correlated designs use a separate block of replicates, k + 1000)."""
+    keys = ("err", "event", "cone", "kappa_hat", "kappa", "kkt", "signs_ok", "delta_S", "decomp_S", "bias_frac")
+    out = {k: [] for k in keys}
+    offset = 1000 if support_correlation > 0 else 0
+    for k in range(n_seeds):
+        key = (seed, THEORY_RUNS, offset + k)
+        X, y, th, w = instance(key, n, p, s, sigma=sigma, amplitude=amplitude,
+                               support_correlation=support_correlation, balanced=balanced)
+        est = solve(X, y, lam)
+        D = est - th
+        e = float(np.linalg.norm(D))
+        S = np.flatnonzero(th)
+        bias, nz = shrinkage_decomposition(X, w, th, lam)
+        out["err"].append(e)
+        out["event"].append(lam >= 2 * noise_level(X, w))
+        out["cone"].append(cone_ratio(D, S))
+        out["kappa_hat"].append(float(np.sum((X @ D) ** 2) / (n * e * e)))
+        out["kappa"].append(re_constant_upper(X, S, key, starts=[D], n_dirs=cone_dirs, n_steps=cone_steps))
+        out["kkt"].append(kkt_violation(X, y, est, lam))
+        out["signs_ok"].append(bool(np.array_equal(np.sign(est), np.sign(th))))
+        out["delta_S"].append(D[S])
+        out["decomp_S"].append((bias + nz)[S])
+        out["bias_frac"].append(float(np.linalg.norm(bias) / e))
+    return {k: np.array(v) for k, v in out.items()}
+
+
+THEORY_POINT = (400, 200, 4)   # (n, p, s) of the runs at the theorem's λ
+
+
+def sweep_points(n_grid, p_grid, s_grid, *, p_of_n: int = 200, s_of_n: int = 4, n_of_p: int = 200, s_of_p: int = 4,
+                 n_of_s: int = 400, p_per_s: int = 32) -> dict:
+    """The three sweeps of notebook 05 as lists of (n, p, s): n at fixed (p, s); p at fixed (n, s); s at fixed n
+    with p = p_per_s·s (fixed s/p)."""
+    return {"n": [(n, p_of_n, s_of_n) for n in n_grid], "p": [(n_of_p, p, s_of_p) for p in p_grid],
+            "s": [(n_of_s, p_per_s * s, s) for s in s_grid]}
+
+
+def best_error_sweeps(seed: int, n_seeds: int, sweeps: dict, *, sigma: float, amplitude: float) -> dict:
+    """The Lasso's error at its best λ, (n_seeds,) per (n, p, s) point, replicates (seed, BEST_LAMBDA, k). Along
+    a sweep one replicate's designs are nested (each is the top-left corner of the largest, as
+    :func:`instance` would draw it): the largest is drawn once and cut."""
+    out = {}
+    for pts in sweeps.values():
+        n_max, p_max, s_max = (max(q[i] for q in pts) for i in range(3))
+        errs = {q: [] for q in pts}
+        for k in range(n_seeds):
+            key = (seed, BEST_LAMBDA, k)
+            R = raw_design(key, n_max, p_max, s_max)
+            W = noise(key, n_max, sigma)
+            for (n, p, s) in pts:
+                X = normalise(R[:n, :p])
+                th = truth(key, p, s, amplitude)
+                errs[(n, p, s)].append(best_error(X, X @ th + W[:n], th)[0])
+        out.update({q: np.array(v) for q, v in errs.items()})
+    return out
+
+
+def noise_tail(seed: int, n: int, p: int, sigma: float, n_noise: int, t_grid) -> np.ndarray:
+    """Empirical P(‖Xᵀw/n‖_∞ ≥ t) over ``n_noise`` noise draws on one design (replicate (seed, NOISE_TAIL, 0);
+    the draws come from its NOISE stream)."""
+    key = (seed, NOISE_TAIL, 0)
+    X = design(key, n, p, 1)
+    W = sigma * np.random.default_rng([*key, NOISE]).standard_normal((n_noise, n))
+    zmax = np.abs(W @ X).max(axis=1) / n
+    return (zmax[:, None] >= np.asarray(t_grid)[None, :]).mean(axis=0)
+
+
+def collapse_spread(errors: dict, rate) -> float:
+    """max/min over the points of the geometric-mean error divided by ``rate(n, p, s)``."""
+    v = np.array([np.exp(np.mean(np.log(e / rate(*k)))) for k, e in errors.items()])
+    return float(v.max() / v.min())
+
+
+def spread_if_exact(points, rate, alternative) -> float:
+    """The spread the normalisation ``alternative`` would show if the errors were exactly C·rate."""
+    v = np.array([rate(*k) / alternative(*k) for k in points])
+    return float(v.max() / v.min())
+
+
+def collapse_tolerance(points, rate, alternatives: dict) -> float:
+    """T = √(min over the wrong alternatives of :func:`spread_if_exact`): the geometric midpoint between a perfect
+    collapse (spread 1) and the spread of the nearest wrong normalisation. Fixed by the grid, before any data."""
+    return float(np.sqrt(min(spread_if_exact(points, rate, f) for f in alternatives.values())))

@@ -1,7 +1,11 @@
-"""The ℓ1 phase transition: statistical dimension of the ℓ1 descent cone, basis pursuit, success grids.
+"""The ℓ1 phase transition: statistical dimension of the ℓ1 descent cone, basis pursuit, success grids, and the
+spread of the intrinsic volumes that sets the width of the transition.
 
 ψ(ρ) = inf_{τ≥0} ρ(1+τ²) + (1−ρ)·2[(1+τ²)Q(τ) − τφ(τ)]  (Amelunxen, Lotz, McCoy & Tropp 2014): basis pursuit
 recovers an s-sparse x ∈ R^d from m Gaussian measurements w.h.p. when m > d·ψ(s/d), fails when below.
+The squared distance of a Gaussian vector to the polar of the ℓ1 descent cone, min_τ Σ_S (g_i − τ sgn_i)² +
+Σ_{S^c} (|g_i| − τ)₊², has mean δ (the statistical dimension) and variance Var(V) + 2δ, V the intrinsic-volume
+random variable of the cone (McCoy & Tropp 2014); :func:`descent_cone_sqdist` computes it exactly per sample.
 Basis pursuit min ‖z‖₁ s.t. Az = y is solved as an LP (z = u − v, u, v ≥ 0) with SciPy's HiGHS; the LPs are
 solved one by one (an LP solver does not batch), the instances are drawn from per-trial seeds.
 """
@@ -86,11 +90,14 @@ def basis_pursuit(A: np.ndarray, y: np.ndarray) -> np.ndarray:
     return res.x[:d] - res.x[d:]
 
 
-def instance(seed: int, d: int, s: int, trial: int):
-    """One instance from its own seed sequence (seed, d, s, trial): a (d, d) N(0, 1) matrix whose first m rows
-    are the m-measurement design (row scaling does not change basis pursuit), and x s-sparse with N(0, 1)
+LINES, DIAGRAM = 0, 1   # seed streams: the transition lines, the phase diagram
+
+
+def instance(seed: int, d: int, s: int, trial: int, stream: int = LINES):
+    """One instance from its own seed sequence (seed, stream, d, s, trial): a (d, d) N(0, 1) matrix whose first
+    m rows are the m-measurement design (row scaling does not change basis pursuit), and x s-sparse with N(0, 1)
     values on a uniform support. Nested designs make success monotone in m (more rows, smaller feasible set)."""
-    rng = np.random.default_rng([seed, d, s, trial])
+    rng = np.random.default_rng([seed, stream, d, s, trial])
     A = rng.standard_normal((d, d))
     x = np.zeros(d)
     x[rng.choice(d, s, replace=False)] = rng.standard_normal(s)
@@ -103,20 +110,21 @@ def recovered(A: np.ndarray, x: np.ndarray, m: int, tol: float = 1e-5) -> bool:
     return bool(np.linalg.norm(xh - x) <= tol * np.linalg.norm(x))
 
 
-def successes(seed: int, d: int, m: int, s: int, trials: int, tol: float = 1e-5) -> np.ndarray:
+def successes(seed: int, d: int, m: int, s: int, trials: int, tol: float = 1e-5, stream: int = LINES) -> np.ndarray:
     """Booleans (trials,): basis pursuit with m measurements recovered x, one LP per trial."""
     out = np.zeros(trials, bool)
     for t in range(trials):
-        A, x = instance(seed, d, s, t)
+        A, x = instance(seed, d, s, t, stream)
         out[t] = recovered(A, x, m, tol)
     return out
 
 
-def critical_m(seed: int, d: int, s: int, trial: int, guess: float, step: int, tol: float = 1e-5) -> int:
+def critical_m(seed: int, d: int, s: int, trial: int, guess: float, step: int, tol: float = 1e-5,
+               stream: int = LINES) -> int:
     """The smallest m at which basis pursuit recovers the instance (success is monotone in m; at m = d the
     square Gaussian design is invertible, so it is at most d). Galloping search from ``guess`` by ``step``,
     doubling, then bisection: about 2 + log2(step) + a few LPs."""
-    A, x = instance(seed, d, s, trial)
+    A, x = instance(seed, d, s, trial, stream)
     ok = {}
 
     def test(m):
@@ -147,9 +155,32 @@ def critical_m(seed: int, d: int, s: int, trial: int, guess: float, step: int, t
     return b
 
 
-def critical_ms(seed: int, d: int, s: int, trials: int, guess: float, step: int, tol: float = 1e-5) -> np.ndarray:
+def critical_ms(seed: int, d: int, s: int, trials: int, guess: float, step: int, tol: float = 1e-5,
+                stream: int = LINES) -> np.ndarray:
     """Critical measurement counts (trials,) of independent instances; P(success at m) = mean(m_crit <= m)."""
-    return np.array([critical_m(seed, d, s, t, guess, step, tol) for t in range(trials)])
+    return np.array([critical_m(seed, d, s, t, guess, step, tol, stream) for t in range(trials)])
+
+
+def transition_lines(seed: int, d_list, rho_list, trials: int, tol: float = 1e-5, psi_fn=psi) -> list[dict]:
+    """Notebook 07's lines: for each d and s = round(ρd), the critical m of ``trials`` instances (stream LINES),
+    searched from d·ψ(s/d) in steps of ⌈√d/2⌉; with the 50 % point (median) and the width (std)."""
+    out = []
+    for d in d_list:
+        for r in rho_list:
+            s = max(1, int(round(r * d)))
+            m_star = d * float(psi_fn(s / d))
+            mc = critical_ms(seed, d, s, trials, m_star, int(np.ceil(np.sqrt(d) / 2)), tol)
+            m50, width = transition_summary(mc)
+            out.append(dict(d=d, s=s, m_star=m_star, mc=mc, m50=float(m50), width=float(width)))
+    return out
+
+
+def phase_diagram(seed: int, d: int, n_levels: int, trials: int, tol: float = 1e-5, psi_fn=psi):
+    """(sparsities (n_s,), critical m (n_s, trials)) at ``n_levels`` sparsities from 1 to 0.9 d (stream DIAGRAM)."""
+    s_levels = np.unique(np.round(np.linspace(1, 0.9 * d, n_levels)).astype(int))
+    mc = np.array([critical_ms(seed, d, s, trials, d * float(psi_fn(s / d)), int(np.ceil(np.sqrt(d) / 2)), tol,
+                               DIAGRAM) for s in s_levels])
+    return s_levels, mc
 
 
 # ---------------------------------------------------------------- summarising the transition
@@ -160,16 +191,56 @@ def transition_summary(mcrit: np.ndarray):
     return np.median(mcrit, axis=-1), mcrit.std(axis=-1, ddof=1)
 
 
-def bootstrap(mcrit: np.ndarray, n_boot: int, seed: int) -> np.ndarray:
-    """Instances resampled with replacement: mcrit (T,) -> (n_boot, T)."""
-    rng = np.random.default_rng(seed)
-    return mcrit[rng.integers(0, mcrit.size, size=(n_boot, mcrit.size))]
+# ---------------------------------------------------------------- the spread of the intrinsic volumes
+def descent_cone_sqdist(G: np.ndarray, s: int) -> np.ndarray:
+    """dist²(g, D°) for each row g of G (N, d), D the ℓ1 descent cone at an s-sparse x supported on the first s
+    coordinates with positive signs (any support and signs give the same law): the exact minimum over τ ≥ 0 of
+    Σ_{i<s} (g_i − τ)² + Σ_{i≥s} (|g_i| − τ)₊². For k off-support coordinates above τ the minimiser is
+    τ_k = (Σ_{i<s} g_i + top-k sum of |g_i|)/(s + k); the right k is the one whose τ_k falls in its interval."""
+    G = np.asarray(G, float)
+    on = G[:, :s]
+    off = -np.sort(-np.abs(G[:, s:]), axis=1)                            # descending
+    N, m = off.shape
+    top = np.concatenate([np.zeros((N, 1)), np.cumsum(off, axis=1)], axis=1)
+    tau = np.maximum((on.sum(1)[:, None] + top) / (s + np.arange(m + 1)), 0.0)
+    upper = np.concatenate([np.full((N, 1), np.inf), off], axis=1)
+    lower = np.concatenate([off, np.zeros((N, 1))], axis=1)
+    k = np.argmax((tau <= upper + 1e-12) & (tau >= lower - 1e-12), axis=1)
+    t = tau[np.arange(N), k]
+    return ((on - t[:, None]) ** 2).sum(1) + (np.maximum(off - t[:, None], 0.0) ** 2).sum(1)
 
 
-def slope_interval(d, widths_boot, level: float = 0.95):
-    """Bootstrap interval of the log-log slope of widths against d: widths_boot (n_d, n_boot) -> (lo, hi)."""
-    lx = np.log(np.asarray(d, float))
-    lx = lx - lx.mean()
-    ly = np.log(widths_boot)
-    slopes = (lx[:, None] * (ly - ly.mean(axis=0))).sum(axis=0) / (lx**2).sum()
-    return tuple(np.quantile(slopes, [(1 - level) / 2, (1 + level) / 2]))
+def intrinsic_volume_moments(d: int, s: int, n_samples: int, seed: int):
+    """(δ, Var V) of the ℓ1 descent cone by Monte Carlo over ``n_samples`` Gaussian vectors (stream
+    default_rng([seed, d, s, 7])): δ = E dist², Var V = Var dist² − 2δ (McCoy & Tropp's identity)."""
+    G = np.random.default_rng([seed, d, s, 7]).standard_normal((n_samples, d))
+    v = descent_cone_sqdist(G, s)
+    return float(v.mean()), float(v.var(ddof=1) - 2 * v.mean())
+
+
+def width_statistics(lines, predicted_std):
+    """The width verdict's two statistics with their standard errors, from the critical m of each line.
+
+    ``lines``: dicts with 'd' and 'mc' (critical m of T instances); ``predicted_std(line)``: the predicted std.
+    Level: L = mean over lines of log(std(m_c) / predicted). Trend: least-squares slope in log d of the per-d mean
+    of those logs (0 when the width scales as predicted; ±1/2 for a width constant in m or proportional to d).
+    Standard errors from the sampling law of a standard deviation, se(log std) = √((κ − 1)/(4T)), κ the
+    sample kurtosis of the line. Returns dict(level, level_se, slope, slope_se, log_ratio per line)."""
+    r, var = [], []
+    for L in lines:
+        mc = np.asarray(L["mc"], float)
+        T = mc.size
+        z = (mc - mc.mean()) / mc.std(ddof=1)
+        kurt = float(np.mean(z ** 4))
+        r.append(float(np.log(mc.std(ddof=1) / predicted_std(L))))
+        var.append(max(kurt - 1.0, 0.5) / (4 * T))
+    r, var = np.array(r), np.array(var)
+    ds = np.array([L["d"] for L in lines], float)
+    level, level_se = float(r.mean()), float(np.sqrt(var.sum()) / r.size)
+    ud = np.unique(ds)
+    rd = np.array([r[ds == x].mean() for x in ud])
+    vd = np.array([var[ds == x].sum() / (ds == x).sum() ** 2 for x in ud])
+    lx = np.log(ud) - np.log(ud).mean()
+    wts = lx / (lx ** 2).sum()
+    return dict(level=level, level_se=level_se, slope=float(wts @ rd), slope_se=float(np.sqrt((wts ** 2) @ vd)),
+                log_ratio=r)
