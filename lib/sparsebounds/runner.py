@@ -349,6 +349,7 @@ def _calls(nb: dict) -> tuple[list[str], list[str]]:
     """Figure names (``save_figure(fig, "NN_...")``) and claim ids (``claims.register("id", ...)``) written as
     string literals in the notebook's code cells, in order."""
     figures, ids = [], []
+    conditional, branch_ids = set(), []   # calls under if/try: alternative branches may register one id each
     for cell in nb.get("cells", []):
         src = _source(cell)
         if cell.get("cell_type") != "code" or src.lstrip().startswith("%%"):
@@ -357,6 +358,9 @@ def _calls(nb: dict) -> tuple[list[str], list[str]]:
             tree = ast.parse(_MAGIC_LINE.sub(r"\1pass", src))
         except SyntaxError:
             continue  # the kernel will say what is wrong with it
+        for branch in ast.walk(tree):
+            if isinstance(branch, (ast.If, ast.Try)):
+                conditional.update(id(n) for n in ast.walk(branch) if isinstance(n, ast.Call))
         for node in ast.walk(tree):
             if not isinstance(node, ast.Call):
                 continue
@@ -373,8 +377,8 @@ def _calls(nb: dict) -> tuple[list[str], list[str]]:
             else:
                 continue
             if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
-                target.append(arg.value)
-    return figures, ids
+                (branch_ids if target is ids and id(node) in conditional else target).append(arg.value)
+    return figures, ids + [c for c in dict.fromkeys(branch_ids) if c not in ids]
 
 
 def preflight(selected: list[Path], nb_dir: Path) -> list[str]:
