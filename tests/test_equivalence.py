@@ -134,3 +134,18 @@ def test_embedded_figures_follow_their_figure_verdict():
 def test_simulated_cpus_only_offer_what_this_cpu_runs():
     for name, env in eq.simulated_cpus().items():
         assert set(env) == {"NPY_DISABLE_CPU_FEATURES", "OPENBLAS_CORETYPE"}
+
+
+def test_data_beyond_the_axis_limits_is_compared_as_drawn():
+    def fig(tail):
+        k = np.arange(1, 11, dtype=float)
+        f, ax = plt.subplots()
+        y = k ** -2.0
+        y[-1] = tail                                          # far below the visible range
+        ax.semilogy(k, y)
+        ax.set_ylim(1e-5, 2)
+        data = eq.figure_data(f)
+        plt.close(f)
+        return data
+    assert eq.figure_differences(fig(1.3e-8), fig(1.31e-8)) == []
+    assert eq.figure_differences(fig(1.3e-8), fig(2e-2))

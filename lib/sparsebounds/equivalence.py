@@ -89,8 +89,8 @@ def json_differences(old, new, path: str = "") -> list[str]:
     holding printed numbers by the text rule), floats within RTOL / ATOL."""
     where = path or "value"
     if isinstance(old, dict) and isinstance(new, dict):
-        if list(old) != list(new):
-            return [f"{where}: keys {sorted(set(old) ^ set(new)) or 'reordered'}"]
+        if set(old) != set(new):                      # JSON objects: key order carries no meaning
+            return [f"{where}: keys {sorted(set(old) ^ set(new))}"]
         return [d for k in old for d in (
             [f"{path}.{k}: {old[k]!r} -> {new[k]!r}"] if k in EXACT_KEYS and old[k] != new[k]
             else json_differences(old[k], new[k], f"{path}.{k}" if path else k))]
@@ -136,18 +136,27 @@ def _color(c) -> str:
 def figure_data(fig) -> dict:
     """Everything a reader reads off a figure, in data coordinates: per axes its titles, labels, scales,
     limits and legend, then its lines, collections (markers, filled areas), images, patches (bars) and
-    texts, each with its data and style. Deterministic; public matplotlib API only."""
+    texts, each with its data and style; coordinates beyond the axis limits are clipped to them (a reader
+    sees the curve leave the plot, not where it goes). Deterministic; public matplotlib API only."""
     axes = []
     for ax in fig.axes:
+        lo, hi = np.sort(ax.get_xlim()), np.sort(ax.get_ylim())
+
+        def seen(xy):
+            """Points as the reader sees them: what lies beyond the axis limits is drawn at the edge."""
+            xy = np.asarray(xy, float).reshape(-1, 2)
+            return np.stack([np.clip(xy[:, 0], *lo), np.clip(xy[:, 1], *hi)], 1)
+
         items = []
         for ln in ax.lines:
-            xy = np.asarray(ln.get_xydata(), float).reshape(-1, 2)
+            xy = seen(ln.get_xydata())
             items.append({"line": str(ln.get_label()), "style": f"{ln.get_linestyle()} {ln.get_marker()}",
                           "color": _color(ln.get_color()), "x": _floats(xy[:, 0]), "y": _floats(xy[:, 1])})
         for col in ax.collections:
-            verts = [np.asarray(p.vertices, float) for p in col.get_paths()]
+            data_coords = col.get_transform() == ax.transData
+            verts = [seen(p.vertices) if data_coords else np.asarray(p.vertices, float) for p in col.get_paths()]
             item = {"collection": type(col).__name__, "label": str(col.get_label()),
-                    "offsets": _floats(col.get_offsets()),
+                    "offsets": _floats(seen(col.get_offsets()) if len(col.get_offsets()) else col.get_offsets()),
                     "paths": [_floats(v) for v in verts] if len(verts) <= 2000 else [f"{len(verts)} paths"]}
             if col.get_array() is not None:
                 item["array"] = _floats(col.get_array())
@@ -215,7 +224,7 @@ def figure_differences(old: dict, new: dict, name: str = "figure") -> list[str]:
         for j, (p, q) in enumerate(zip(ao["artists"], an["artists"])):
             label = p.get("line") or p.get("label") or p.get("text") or p.get("collection") or p.get("patch") or ""
             w = f"{where} item {j}" + (f" ({label[:40]})" if label and not label.startswith("_") else "")
-            if list(p) != list(q):
+            if set(p) != set(q):
                 out.append(f"{w}: a different kind of item")
                 continue
             for key in p:

@@ -454,7 +454,7 @@ def kernel_stderr(text: str, finished: bool) -> str:
     """The part of a kernel's stderr worth showing (see KERNEL_NOISE and SHUTDOWN_NOISE)."""
     lines = [ln for ln in text.splitlines(keepends=True) if not any(n in ln for n in KERNEL_NOISE)]
     if finished:
-        lines = [ln for ln in lines if ln.strip() != SHUTDOWN_NOISE]
+        lines = [ln for ln in lines if not ln.strip().startswith(SHUTDOWN_NOISE)]
     return "".join(lines)
 
 
