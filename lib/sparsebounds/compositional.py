@@ -117,15 +117,33 @@ def _p1_batched(values, M, X):
 
 
 def _p1_weights(X, M):
+    """Barycentric weights (P, d+1) and grid indices (P, d+1) of the Kuhn simplex of each point of X (P, d) in
+    [−1, 1]^d. For d = 2 (every tree node) the order of the two local coordinates is one comparison, not a
+    per-row argsort and cumsum (bit-identical: ties keep coordinate 0 first, as the stable sort did)."""
     P, d = X.shape
-    g = (X + 1.0) * (M / 2.0)
-    i0 = np.clip(np.floor(g), 0, M - 1).astype(np.int64)
+    g = (X + 1.0) * (M / 2.0)                      # >= 0 (X is clipped to [-1, 1]): truncation is floor
+    i0 = g.astype(np.int64)
+    np.minimum(i0, M - 1, out=i0)                  # the last cell is closed
     t = g - i0
+    strides = (M + 1) ** np.arange(d - 1, -1, -1)
+    base = i0[:, 0] * strides[0]
+    for k in range(1, d):
+        base += i0[:, k] * strides[k]
+    if d == 2:
+        t0, t1 = t[:, 0], t[:, 1]
+        hi, lo = np.maximum(t0, t1), np.minimum(t0, t1)
+        w = np.empty((P, 3))
+        np.subtract(1.0, hi, out=w[:, 0])
+        np.subtract(hi, lo, out=w[:, 1])
+        w[:, 2] = lo
+        idx = np.empty((P, 3), np.int64)
+        idx[:, 0] = base
+        np.add(base, np.where(t1 > t0, strides[1], strides[0]), out=idx[:, 1])
+        np.add(base, strides[0] + strides[1], out=idx[:, 2])
+        return w, idx
     order = np.argsort(-t, axis=1, kind="stable")
     ts = np.take_along_axis(t, order, axis=1)
     w = np.concatenate([1.0 - ts[:, :1], ts[:, :-1] - ts[:, 1:], ts[:, -1:]], axis=1)
-    strides = (M + 1) ** np.arange(d - 1, -1, -1)
-    base = i0 @ strides
     steps = np.cumsum(strides[order], axis=1)
     return w, np.concatenate([base[:, None], base[:, None] + steps], axis=1)
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import networks as nw
+from .tasks import map_tasks
 
 LOG2 = np.log(2.0)
 
@@ -280,35 +281,48 @@ def run_tracking_experiment(ds, widths, ms, seeds, steps: int, noise: float, n_t
             "Bstar", "Bx", "ratio_shared_biasfree", "input_factor", "sh_train", "sh_test", "sh_bound", "sh_rho")
     out = {k: np.empty((len(ds), Wn, len(ms), S)) for k in keys}
     out["shallow_width"] = np.array([[matched_shallow_width(d, w) for w in widths] for d in ds])
-    for a, d in enumerate(ds):        # the (d, m) grid; each step trains every (node width, seed) at once
-        Xte, yte = make_data(1, n_test, d, noise, _stream(seed, 2, d))
-        for c, m in enumerate(ms):
-            X, y = make_data(S, m, d, noise, _stream(seed, 1, d, m))
-            XB, yB = np.tile(X, (Wn, 1, 1)), np.tile(y, (Wn, 1))     # member (width b, seed s) reads data set s
-            tree = as_float64(nw.train_adam(nw.tree(seeds, d, widths, dtype=dtype), XB, yB, steps, lr=lr,
-                                            weight_decay=weight_decay)[0])
-            shal = as_float64(nw.train_adam(nw.shallow(seeds, d, list(out["shallow_width"][a]), dtype=dtype), XB, yB,
-                                            steps, lr=lr, weight_decay=weight_decay)[0])
-            cell = {}
-            for name, net in (("", tree), ("sh_", shal)):
-                cell[name + "train"] = clipped_sq_loss(nw.predict(net, XB), yB)
-                cell[name + "test"] = clipped_sq_loss(nw.predict(net, Xte[0]), yte[0])
-            for name, r in (("sparse", rademacher_sparse_tree(tree, XB)), ("dense", rademacher_dense_tree(tree, XB))):
-                cell[f"rad_{name}"], cell[f"rho_{name}"] = r["bound"], r["rho"]
-                cell[f"bound_{name}"] = gap_bound(r["rho"], r["factor"], m, delta)
-            r = rademacher_shallow(shal, XB)
-            cell["sh_bound"], cell["sh_rho"] = gap_bound(r["rho"], r["factor"], m, delta), r["rho"]
-            cell["Bstar"], cell["Bx"] = patch_energy(XB).max(axis=1), np.sqrt((XB ** 2).sum((1, 2)) + m)
-            sb = strip_biases(share_weights(tree))
-            cell["ratio_shared_biasfree"] = (rademacher_dense_tree(sb, XB, augment=False)["bound"]
-                                             / rademacher_sparse_tree(sb, XB, augment=False)["bound"])
-            cell["input_factor"] = input_factor(XB)
-            for k, v in cell.items():
-                out[k][a, :, c] = np.asarray(v).reshape(Wn, S)
+    # the (d, m) grid: one task per cell, each training every (node width, seed) at once
+    cells = [(a, c) for a in range(len(ds)) for c in range(len(ms))]
+    tasks = [(ds[a], ms[c], widths, seeds, steps, noise, n_test, delta, weight_decay, seed, lr, np.dtype(dtype).name)
+             for a, c in cells]
+    for (a, c), cell in zip(cells, map_tasks(tracking_cell, tasks)):
+        for k, v in cell.items():
+            out[k][a, :, c] = np.asarray(v).reshape(Wn, S)
     out["gap"], out["sh_gap"] = out["test"] - out["train"], out["sh_test"] - out["sh_train"]
     out["ds"], out["widths"], out["ms"] = np.array(ds), np.array(widths), np.array(ms)
     out["margin"] = test_margin(n_test, delta)
     return out
+
+
+def tracking_cell(d: int, m: int, widths, seeds, steps: int, noise: float, n_test: int, delta: float,
+                  weight_decay: float, seed, lr: float, dtype: str = "float64") -> dict:
+    """One (d, m) cell of :func:`run_tracking_experiment` (a task of its map, seeded by (seed, d, m)): the
+    trained trees and parameter-matched shallow nets of every (node width, seed), with their losses, norms and
+    bounds, each array (len(widths) · len(seeds),), width-major."""
+    widths, seeds = list(widths), list(seeds)
+    S, Wn = len(seeds), len(widths)
+    Xte, yte = make_data(1, n_test, d, noise, _stream(seed, 2, d))
+    X, y = make_data(S, m, d, noise, _stream(seed, 1, d, m))
+    XB, yB = np.tile(X, (Wn, 1, 1)), np.tile(y, (Wn, 1))     # member (width b, seed s) reads data set s
+    tree = as_float64(nw.train_adam(nw.tree(seeds, d, widths, dtype=dtype), XB, yB, steps, lr=lr,
+                                    weight_decay=weight_decay)[0])
+    shal = as_float64(nw.train_adam(nw.shallow(seeds, d, [matched_shallow_width(d, w) for w in widths], dtype=dtype),
+                                    XB, yB, steps, lr=lr, weight_decay=weight_decay)[0])
+    cell = {}
+    for name, net in (("", tree), ("sh_", shal)):
+        cell[name + "train"] = clipped_sq_loss(nw.predict(net, XB), yB)
+        cell[name + "test"] = clipped_sq_loss(nw.predict(net, Xte[0]), yte[0])
+    for name, r in (("sparse", rademacher_sparse_tree(tree, XB)), ("dense", rademacher_dense_tree(tree, XB))):
+        cell[f"rad_{name}"], cell[f"rho_{name}"] = r["bound"], r["rho"]
+        cell[f"bound_{name}"] = gap_bound(r["rho"], r["factor"], m, delta)
+    r = rademacher_shallow(shal, XB)
+    cell["sh_bound"], cell["sh_rho"] = gap_bound(r["rho"], r["factor"], m, delta), r["rho"]
+    cell["Bstar"], cell["Bx"] = patch_energy(XB).max(axis=1), np.sqrt((XB ** 2).sum((1, 2)) + m)
+    sb = strip_biases(share_weights(tree))
+    cell["ratio_shared_biasfree"] = (rademacher_dense_tree(sb, XB, augment=False)["bound"]
+                                     / rademacher_sparse_tree(sb, XB, augment=False)["bound"])
+    cell["input_factor"] = input_factor(XB)
+    return cell
 
 
 def input_factor(X: np.ndarray) -> np.ndarray:

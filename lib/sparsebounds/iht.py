@@ -12,6 +12,7 @@ from math import comb
 
 import numpy as np
 
+from .tasks import map_tasks
 from .threads import one_blas_thread
 
 
@@ -57,7 +58,18 @@ def rip_constant(A: np.ndarray, k: int, *, chunk: int = 8192, return_support: bo
 
 
 def hard_threshold(v: np.ndarray, s: int) -> np.ndarray:
-    """H_s along the last axis: keep the s entries of largest modulus (ties broken by index), zero the rest."""
+    """H_s along the last axis: keep the s entries of largest modulus (ties broken by index), zero the rest.
+
+    For small s the s largest are found by s passes of argmax (each the first maximum, i.e. the lowest index
+    on ties, as a stable sort of −|v| orders them): the same selection, without a sort of every row."""
+    if s <= 3:
+        a = np.abs(v)
+        out = np.zeros_like(v)
+        for _ in range(s):
+            i = a.argmax(axis=-1)[..., None]
+            np.put_along_axis(out, i, np.take_along_axis(v, i, axis=-1), axis=-1)
+            np.put_along_axis(a, i, -1.0, axis=-1)
+        return out
     idx = np.argsort(-np.abs(v), axis=-1, kind="stable")[..., :s]
     out = np.zeros_like(v)
     np.put_along_axis(out, idx, np.take_along_axis(v, idx, axis=-1), axis=-1)
@@ -178,32 +190,38 @@ def experiment(d: int, s: int, m_grid, n_mats: int, n_signals: int, n_iter: int,
     runs reaching relative error 1e-10), first_hit (first n with relative error <= eps, n_iter + 1 if never;
     (n_mats, kinds * n_signals)), noisy = (errors (n_iter + 1, n_mats, n_signals), ‖e‖, ‖x‖), curve (relative
     errors of the noiseless runs, (n_iter + 1, n_mats, kinds * n_signals))."""
-    rows = []
-    for j, m in enumerate(m_grid):
-        A = gaussian_matrices([[seed, STREAM_DESIGN, j, i] for i in range(n_mats)], m, d)
-        d3, T3 = rip_constant(A, 3 * s, return_support=True)
-        d2 = rip_constant(A, 2 * s)
-        At = A.transpose(0, 2, 1)
-        step_max = np.zeros(n_mats)
-        conv = np.zeros(n_mats)
-        first_hit = np.zeros((n_mats, len(SIGNAL_KINDS) * n_signals))
-        curves, noisy = [], None
-        for k, kind in enumerate(SIGNAL_KINDS):
-            x = sparse_signals([seed, STREAM_SIGNALS, j, k], n_mats, n_signals, d, s, kind=kind)
-            y = np.matmul(x, At)
-            err, ratio = error_ratios(iht(A, y, s, n_iter), x)
-            step_max = np.maximum(step_max, np.nanmax(np.nan_to_num(ratio, nan=0.0), axis=(0, 2)))
-            rel = err / err[0]
-            conv += (rel[-1] <= 1e-10).mean(axis=1) / len(SIGNAL_KINDS)
-            hit = np.where((rel <= eps).any(axis=0), (rel <= eps).argmax(axis=0), n_iter + 1)
-            first_hit[:, k * n_signals:(k + 1) * n_signals] = hit
-            curves.append(rel)
-            if kind == "gauss":   # noisy runs: y = A x + e with ||e|| ~ noise
-                rng = np.random.default_rng([seed, STREAM_NOISE, j, k])
-                e = noise * rng.standard_normal(y.shape) / np.sqrt(m)
-                err_n = np.linalg.norm(iht(A, y + e, s, n_iter) - x, axis=-1)     # (n_iter+1, B, R)
-                noisy = (err_n, np.linalg.norm(e, axis=-1), np.linalg.norm(x, axis=-1))
-        _, _, adv = adversarial_pairs(A, T3, s, [seed, STREAM_ADVERSARIAL, j], n_adversarial, rounds=adv_rounds)
-        rows.append(dict(m=m, d3=d3, d2=d2, step_traj=step_max, step_adv=adv, conv=conv,
-                         first_hit=first_hit, noisy=noisy, curve=np.concatenate(curves, axis=2)))
-    return rows
+    tasks = [(d, s, j, m, n_mats, n_signals, n_iter, n_adversarial, adv_rounds, noise, eps, seed)
+             for j, m in enumerate(m_grid)]
+    return map_tasks(experiment_row, tasks)
+
+
+def experiment_row(d: int, s: int, j: int, m: int, n_mats: int, n_signals: int, n_iter: int, n_adversarial: int,
+                   adv_rounds: int, noise: float, eps: float, seed: int) -> dict:
+    """The row of :func:`experiment` for the j-th measurement count m (a task of its map: every draw comes from
+    the streams [seed, STREAM_*, j, ...])."""
+    A = gaussian_matrices([[seed, STREAM_DESIGN, j, i] for i in range(n_mats)], m, d)
+    d3, T3 = rip_constant(A, 3 * s, return_support=True)
+    d2 = rip_constant(A, 2 * s)
+    At = A.transpose(0, 2, 1)
+    step_max = np.zeros(n_mats)
+    conv = np.zeros(n_mats)
+    first_hit = np.zeros((n_mats, len(SIGNAL_KINDS) * n_signals))
+    curves, noisy = [], None
+    for k, kind in enumerate(SIGNAL_KINDS):
+        x = sparse_signals([seed, STREAM_SIGNALS, j, k], n_mats, n_signals, d, s, kind=kind)
+        y = np.matmul(x, At)
+        err, ratio = error_ratios(iht(A, y, s, n_iter), x)
+        step_max = np.maximum(step_max, np.nanmax(np.nan_to_num(ratio, nan=0.0), axis=(0, 2)))
+        rel = err / err[0]
+        conv += (rel[-1] <= 1e-10).mean(axis=1) / len(SIGNAL_KINDS)
+        hit = np.where((rel <= eps).any(axis=0), (rel <= eps).argmax(axis=0), n_iter + 1)
+        first_hit[:, k * n_signals:(k + 1) * n_signals] = hit
+        curves.append(rel)
+        if kind == "gauss":   # noisy runs: y = A x + e with ||e|| ~ noise
+            rng = np.random.default_rng([seed, STREAM_NOISE, j, k])
+            e = noise * rng.standard_normal(y.shape) / np.sqrt(m)
+            err_n = np.linalg.norm(iht(A, y + e, s, n_iter) - x, axis=-1)     # (n_iter+1, B, R)
+            noisy = (err_n, np.linalg.norm(e, axis=-1), np.linalg.norm(x, axis=-1))
+    _, _, adv = adversarial_pairs(A, T3, s, [seed, STREAM_ADVERSARIAL, j], n_adversarial, rounds=adv_rounds)
+    return dict(m=m, d3=d3, d2=d2, step_traj=step_max, step_adv=adv, conv=conv,
+                first_hit=first_hit, noisy=noisy, curve=np.concatenate(curves, axis=2))

@@ -207,12 +207,29 @@ def _forward_tree(net, X, keep=False):
     return (out, cache) if keep else out
 
 
+PREDICT_ELEMENTS = 1 << 21   # hidden activations (all members) per block of points in predict: ~16 MB in float64
+
+
 def predict(net: Net, X) -> np.ndarray:
-    """Outputs (B, P) for inputs X (P, d) shared by the batch, or (B, P, d)."""
+    """Outputs (B, P) for inputs X (P, d) shared by the batch, or (B, P, d).
+
+    Computed in blocks of points (about PREDICT_ELEMENTS hidden activations each): every output is the same
+    arithmetic as in one pass (each point's is independent of the others), without a hidden-activation array
+    of B·units·P entries (1.6 GB for 40 trees of 31 nodes on 20,000 points, mostly page faults): 18x faster
+    there. (Tree nets only; float32 outputs may move by one unit in the last place.)"""
     X = np.asarray(X, net.dtype)
     if X.shape[-1] != net.d:
         raise ValueError(f"X has {X.shape[-1]} columns, the net has d = {net.d}")
-    return _forward_shallow(net, X) if net.kind == "shallow" else _forward_tree(net, X)
+    if net.kind == "shallow":
+        return _forward_shallow(net, X)
+    P = X.shape[-2]
+    block = max(256, PREDICT_ELEMENTS // max(net.batch * net.mask.shape[1] * (net.d - 1), 1))
+    if P <= block:
+        return _forward_tree(net, X)
+    out = np.empty((net.batch, P), net.dtype)
+    for i in range(0, P, block):
+        out[:, i:i + block] = _forward_tree(net, X[..., i:i + block, :])
+    return out
 
 
 def mse(net: Net, X, y) -> np.ndarray:
@@ -451,7 +468,7 @@ def unflatten(flat: np.ndarray, like: dict) -> dict:
 # ------------------------------------------------------------------ training
 def train_adam(net: Net, X, y, steps: int, lr: float = 1e-2, *, lr_final: float | None = None,
                betas=(0.9, 0.999), eps: float = 1e-8, weight_decay: float = 0.0,
-               record_every: int = 0):
+               record_every: int = 0, block: int | None = None):
     """Full-batch Adam on every member at once (independent moments per parameter and member).
 
     The step size decays geometrically from ``lr`` to ``lr_final`` (default lr/100) over ``steps``.
@@ -459,7 +476,20 @@ def train_adam(net: Net, X, y, steps: int, lr: float = 1e-2, *, lr_final: float 
     batch); ``lr_final / lr`` must then be the same for every member. Returns the trained copy and the
     training mse every ``record_every`` steps (and at the end), shape (n_records, B). Deterministic: no
     randomness after initialisation.
+
+    A tree batch of several node widths is trained one width at a time, without the padding to the widest
+    node (widths 2, 4, 8, 16 cost 30 units per node instead of 64), when that saves enough work
+    (GROUP_MIN_SAVED), in the data blocks of the whole batch (``block``: points per block, default from the
+    batch's size): each member's arithmetic is the same up to the order of BLAS sums (2e-16 relative after
+    training, measured).
     """
+    if block is None:
+        block = _default_block(net)
+    if net.kind == "tree":
+        groups = _width_groups(net)
+        if len(groups) > 1 and _padding_saved(net, groups, np.shape(X)[-2]) >= GROUP_MIN_SAVED:
+            return _train_tree_by_width(net, groups, X, y, steps, lr, block, lr_final=lr_final, betas=betas,
+                                        eps=eps, weight_decay=weight_decay, record_every=record_every)
     net = net.copy()
     lr_arr = np.asarray(lr, float)
     if lr_arr.ndim == 0:
@@ -479,7 +509,7 @@ def train_adam(net: Net, X, y, steps: int, lr: float = 1e-2, *, lr_final: float 
     names = list(net.params)
     theta = np.concatenate([net.params[k].ravel() for k in names])
     net.params = _views(theta, net.params)
-    data = _prepare(net, X, y)
+    data = _prepare(net, X, y, block)
     m = np.zeros_like(theta)
     v = np.zeros_like(theta)
     g = np.empty_like(theta)
@@ -510,6 +540,61 @@ def train_adam(net: Net, X, y, steps: int, lr: float = 1e-2, *, lr_final: float 
     hist.append(_loss_and_grad(net, data, weight_decay)[0])
     net.params = {k: w.copy() for k, w in net.params.items()}
     return net, np.array(hist)
+
+
+# Train a tree batch one width at a time when that saves at least this many hidden-unit evaluations per step
+# (below it the per-call overhead of one more batch costs more than the padding: measured on this machine,
+# 2.2x faster for d = 32, widths 2-16, 512 points; 1.7x slower for d = 4, widths 4 and 16, 32 points).
+GROUP_MIN_SAVED = 1 << 19
+
+
+def _padding_saved(net: Net, groups, points: int) -> int:
+    nodes = net.d - 1
+    used = sum(width * idx.size for width, idx in groups)
+    return (net.batch * net.mask.shape[1] - used) * nodes * points
+
+
+def _width_groups(net: Net) -> list[tuple[int, np.ndarray]]:
+    """(node width, member indices) per distinct width, in order of first appearance."""
+    widths = np.asarray(net.widths, int)
+    if widths.size != net.batch:           # a hand-made Net without widths: one group
+        return [(net.mask.shape[1], np.arange(net.batch))]
+    return [(int(w), np.flatnonzero(widths == w)) for w in dict.fromkeys(widths.tolist())]
+
+
+def _tree_members(net: Net, idx: np.ndarray, width: int) -> Net:
+    """Members ``idx`` of a tree batch, all of node width ``width``, without padding."""
+    params = {}
+    for k, v in net.params.items():
+        v = v[idx]
+        params[k] = np.ascontiguousarray(v if k[0] == "c" else v[:, :, :width])
+    return Net("tree", net.d, net.activation, params, np.ascontiguousarray(net.mask[idx][:, :width]),
+               np.asarray(net.widths)[idx], np.asarray(net.seeds)[idx])
+
+
+def _train_tree_by_width(net, groups, X, y, steps, lr, block, *, lr_final, **kw):
+    """train_adam on each width group of a tree batch; the trained members go back into the padded layout
+    (padded units stay exactly zero in padded training too: their gradient is zero)."""
+    out = net.copy()
+    hist = None
+    X, y = np.asarray(X), np.asarray(y)
+    lr_arr, final_arr = np.asarray(lr, float), None if lr_final is None else np.asarray(lr_final, float)
+    for width, idx in groups:
+        sub = _tree_members(net, idx, width)
+        Xs = X[idx] if X.ndim == 3 else X
+        ys = y[idx] if y.ndim == 2 else y
+        lr_s = lr_arr[idx] if lr_arr.ndim else lr
+        final_s = final_arr[idx] if final_arr is not None and final_arr.ndim else lr_final
+        trained, h = train_adam(sub, Xs, ys, steps, lr_s, lr_final=final_s, block=block, **kw)
+        for k, v in trained.params.items():
+            if k[0] == "c":
+                out.params[k][idx] = v
+            else:
+                out.params[k][idx, :, :width] = v
+        if hist is None:
+            hist = np.empty((h.shape[0], net.batch), h.dtype)
+        hist[:, idx] = h
+    return out, hist
 
 
 def _views(flat, like):

@@ -1,0 +1,153 @@
+"""One map for the independent, seeded work units of the notebooks, with three backends.
+
+``map_tasks(fn, tasks)`` returns ``[fn(*task) for task in tasks]``, in task order, whatever runs them:
+
+- **in-process** (the default): a plain loop in the calling process;
+- **local processes**: a pool of worker processes on this machine, when ``SPARSEBOUNDS_PROCESSES`` > 1. The
+  runner sets it for its kernels from ``--jobs`` (cores // notebooks at once, so with 2 notebooks on 2 cores
+  it is 1: the cores are never oversubscribed);
+- **Dask distributed**, when ``SPARSEBOUNDS_SCHEDULER`` names a scheduler (``tcp://host:8786``; the runner
+  sets it from ``--scheduler``). ``fn`` travels by reference, so the workers need this package installed.
+
+Results cannot depend on the backend: every task is seeded by its own identity (the arguments it carries,
+never a shared generator or a counter), every task runs with one BLAS thread (as the runner's kernels do),
+and the results are gathered in task order. ``chunksize`` groups consecutive tasks into one remote call
+(fewer round trips for many short tasks); it changes nothing in the results.
+"""
+from __future__ import annotations
+
+import atexit
+import os
+import time
+from typing import Callable, Iterable, Sequence
+
+from .threads import single_blas_thread
+
+SCHEDULER_ENV = "SPARSEBOUNDS_SCHEDULER"
+PROCESSES_ENV = "SPARSEBOUNDS_PROCESSES"
+BACKENDS = ("inprocess", "processes", "dask")
+
+_clients: dict = {}      # scheduler address -> dask.distributed.Client (one per kernel)
+_pools: dict = {}        # number of processes -> ProcessPoolExecutor (one per kernel)
+
+
+def backend(scheduler: str | None = None, processes: int | None = None) -> tuple[str, object]:
+    """(name, its parameter) of the backend a map would use: the arguments first, then the environment."""
+    scheduler = scheduler if scheduler is not None else os.environ.get(SCHEDULER_ENV, "").strip()
+    if scheduler:
+        return "dask", scheduler
+    if processes is None:
+        try:
+            processes = int(os.environ.get(PROCESSES_ENV, "1") or 1)
+        except ValueError:
+            raise ValueError(f"{PROCESSES_ENV} must be a whole number, got {os.environ[PROCESSES_ENV]!r}") from None
+    if processes > 1:
+        return "processes", int(processes)
+    return "inprocess", None
+
+
+def _as_args(task) -> tuple:
+    return task if isinstance(task, tuple) else (task,)
+
+
+def _run_chunk(fn: Callable, chunk: Sequence[tuple]) -> list:
+    """Run consecutive tasks with one BLAS thread (in a worker, or in-process)."""
+    with single_blas_thread():
+        return [fn(*args) for args in chunk]
+
+
+def _timed_chunk(fn: Callable, chunk: Sequence[tuple]) -> tuple[list, float]:
+    t = time.perf_counter()
+    out = _run_chunk(fn, chunk)
+    return out, time.perf_counter() - t
+
+
+def _chunks(tasks: list, chunksize: int) -> list[list]:
+    return [tasks[i:i + chunksize] for i in range(0, len(tasks), chunksize)]
+
+
+def map_tasks(fn: Callable, tasks: Iterable, *, chunksize: int = 1, scheduler: str | None = None,
+              processes: int | None = None, timings: list | None = None) -> list:
+    """``[fn(*task) for task in tasks]`` (a task that is not a tuple is one argument), in task order, on the
+    backend chosen by ``scheduler`` / ``processes`` or else by the environment (see the module docstring).
+
+    ``fn`` must be a module-level function of its arguments alone (seeded by them). An exception in a task is
+    raised here. ``timings``, if given, receives the compute seconds of each chunk as measured where it ran
+    (for the overhead figures of ``make bench``).
+    """
+    tasks = [_as_args(t) for t in tasks]
+    if not tasks:
+        return []
+    chunks = _chunks(tasks, max(1, int(chunksize)))
+    name, param = backend(scheduler, processes)
+    if name == "inprocess":
+        parts = [_timed_chunk(fn, c) for c in chunks]
+    elif name == "processes":
+        parts = list(_pool(param).map(_timed_chunk, [fn] * len(chunks), chunks))
+    else:
+        client = dask_client(param)
+        futures = client.map(_timed_chunk, [fn] * len(chunks), chunks, pure=False)
+        parts = client.gather(futures)
+    if timings is not None:
+        timings.extend(t for _, t in parts)
+    return [r for out, _ in parts for r in out]
+
+
+def workers(scheduler: str | None = None, processes: int | None = None) -> int:
+    """How many tasks the chosen backend runs at once (1 in-process)."""
+    name, param = backend(scheduler, processes)
+    if name == "inprocess":
+        return 1
+    if name == "processes":
+        return int(param)
+    return max(1, sum(dask_client(param).nthreads().values()))
+
+
+def default_chunksize(n_tasks: int, scheduler: str | None = None, processes: int | None = None,
+                      per_worker: int = 4) -> int:
+    """Chunks of about ``n_tasks / (per_worker · workers)`` tasks: few round trips, and enough chunks for the
+    load to balance. In-process every task is its own chunk (there is nothing to save)."""
+    w = workers(scheduler, processes)
+    if w == 1:
+        return 1
+    return max(1, n_tasks // (per_worker * w))
+
+
+# ------------------------------------------------------------------ backends
+def _pool(n: int):
+    """A process pool of ``n`` workers, started once per process (forkserver: the workers do not inherit the
+    kernel's threads and sockets; the server imports the package once)."""
+    if n not in _pools:
+        import multiprocessing as mp
+        from concurrent.futures import ProcessPoolExecutor
+
+        ctx = mp.get_context("forkserver")
+        ctx.set_forkserver_preload(["numpy", "scipy.optimize", "sparsebounds.tasks"])
+        _pools[n] = ProcessPoolExecutor(max_workers=n, mp_context=ctx)
+    return _pools[n]
+
+
+def dask_client(address: str):
+    """A client of the Dask scheduler at ``address``, made once per process."""
+    if address not in _clients:
+        try:
+            from distributed import Client
+        except ImportError as exc:  # pragma: no cover - a dependency of the package
+            raise RuntimeError(f"{SCHEDULER_ENV}={address} needs dask.distributed: pip install 'dask[distributed]'") \
+                from exc
+        _clients[address] = Client(address, set_as_default=False, timeout=30)
+    return _clients[address]
+
+
+@atexit.register
+def shutdown() -> None:
+    """Close the process pools and the Dask clients of this process."""
+    for pool in _pools.values():
+        pool.shutdown(wait=False, cancel_futures=True)
+    _pools.clear()
+    for client in _clients.values():
+        try:
+            client.close()
+        except Exception:
+            pass
+    _clients.clear()
