@@ -15,6 +15,8 @@ def main(argv=None) -> int:
     r.add_argument("notebooks", nargs="*", help="notebook paths or prefixes (e.g. 01); default: all")
     r.add_argument("--profile", default="default", help="default (committed) or full (paper-grade, under build/full)")
     r.add_argument("--jobs", type=int, default=None, help="notebooks at once (default: number of cores)")
+    r.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="run the notebooks' task maps on this Dask scheduler (tcp://host:8786)")
     r.add_argument("-p", dest="params", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
                    help="override a parameter (output goes under build/<profile>-<parameters>/, never over "
                         "committed files)")
@@ -24,7 +26,8 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     if args.cmd == "run":
         from .runner import run
-        return run(args.notebooks, args.profile, args.jobs, [tuple(p) for p in args.params])
+        return run(args.notebooks, args.profile, args.jobs, [tuple(p) for p in args.params],
+                   scheduler=args.scheduler)
     from .runner import BUILD, FIGURES
     folder = FIGURES if args.profile == "default" else BUILD / args.profile / "figures"
     path = folder / "claims.json"

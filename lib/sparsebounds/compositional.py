@@ -484,6 +484,26 @@ def deep_vs_shallow(target, node_widths, seeds, lrs, n_train: int, n_val: int, s
     Returns dict: ``deep``, ``shallow`` test MSE / Var f, each (R targets, len(seeds), len(node_widths));
     ``lr_deep``, ``lr_shallow`` the step sizes kept (same shape); widths and parameter counts.
     """
+    out = _matched_widths(target.d, node_widths, lrs)
+    for name in ("deep", "shallow"):
+        out[name], out["lr_" + name] = train_architecture(target, name, node_widths, seeds, lrs, n_train, n_val,
+                                                          steps, X_test, activation=activation, data_seed=data_seed)
+    return out
+
+
+def _matched_widths(d: int, node_widths, lrs) -> dict:
+    from . import networks as nw
+
+    shallow_N = [max(1, int(round((int(nw.tree_params_count(d, n)) - 1) / (d + 2)))) for n in node_widths]
+    return {"node_widths": list(node_widths), "shallow_widths": shallow_N, "lrs": list(lrs),
+            "deep_params": [int(nw.tree_params_count(d, n)) for n in node_widths],
+            "shallow_params": [int(nw.shallow_params_count(d, N)) for N in shallow_N]}
+
+
+def train_architecture(target, arch: str, node_widths, seeds, lrs, n_train: int, n_val: int, steps: int, X_test, *,
+                       activation: str = "tanh", data_seed: int = 0):
+    """One architecture of :func:`deep_vs_shallow` ('deep' or 'shallow'): one batched program over widths ×
+    targets × seeds × step sizes. Returns (test MSE / Var f, step size kept), each (R, len(seeds), len(widths))."""
     from . import networks as nw
 
     d = target.d
@@ -494,21 +514,59 @@ def deep_vs_shallow(target, node_widths, seeds, lrs, n_train: int, n_val: int, s
     R, S, L = Ytr.shape[0], len(seeds), len(lrs)
     combos = [(r, s, l) for r in range(R) for s in range(S) for l in range(L)]
     rows = np.array([r for r, _, _ in combos])
-    shallow_N = [max(1, int(round((int(nw.tree_params_count(d, n)) - 1) / (d + 2)))) for n in node_widths]
-    out = {"node_widths": list(node_widths), "shallow_widths": shallow_N, "lrs": list(lrs),
-           "deep_params": [int(nw.tree_params_count(d, n)) for n in node_widths],
-           "shallow_params": [int(nw.shallow_params_count(d, N)) for N in shallow_N]}
-    for name, make, widths in (("deep", nw.tree, node_widths), ("shallow", nw.shallow, shallow_N)):
-        net = make([1000 * r + seeds[s] for r, s, _ in combos], d, widths, activation, dtype=np.float32)
-        W = len(widths)                                                         # members: width-major
-        lr = np.tile([lrs[l] for _, _, l in combos], W)
-        net, _ = nw.train_adam(net, Xtr, np.tile(Ytr[rows], (W, 1)), steps, lr=lr)
-        val = nw.mse(net, Xval, np.tile(Yval[rows], (W, 1))).astype(float).reshape(W, R, S, L)
-        test = nw.mse(net, X_test, np.tile(Yte[rows], (W, 1))).astype(float).reshape(W, R, S, L)
-        best = val.argmin(-1)[..., None]
-        rel = np.take_along_axis(test, best, -1)[..., 0] / Yte.var(1)[None, :, None]
-        out[name] = rel.transpose(1, 2, 0)
-        out["lr_" + name] = np.asarray(lrs)[best[..., 0]].transpose(1, 2, 0)
+    if arch == "deep":
+        make, widths = nw.tree, list(node_widths)
+    elif arch == "shallow":
+        make, widths = nw.shallow, _matched_widths(d, node_widths, lrs)["shallow_widths"]
+    else:
+        raise ValueError("arch must be 'deep' or 'shallow'")
+    net = make([1000 * r + seeds[s] for r, s, _ in combos], d, widths, activation, dtype=np.float32)
+    W = len(widths)                                                             # members: width-major
+    lr = np.tile([lrs[l] for _, _, l in combos], W)
+    net, _ = nw.train_adam(net, Xtr, np.tile(Ytr[rows], (W, 1)), steps, lr=lr)
+    val = nw.mse(net, Xval, np.tile(Yval[rows], (W, 1))).astype(float).reshape(W, R, S, L)
+    test = nw.mse(net, X_test, np.tile(Yte[rows], (W, 1))).astype(float).reshape(W, R, S, L)
+    best = val.argmin(-1)[..., None]
+    rel = np.take_along_axis(test, best, -1)[..., 0] / Yte.var(1)[None, :, None]
+    return rel.transpose(1, 2, 0), np.asarray(lrs)[best[..., 0]].transpose(1, 2, 0)
+
+
+def _training_target(d: int, kind: str, train_targets: int):
+    if kind == "tree":
+        return TreeTarget.random([100 * d + j for j in range(train_targets)], d)
+    if kind == "ridge":
+        return RidgeTarget.random([2000 + j for j in range(train_targets)], d)
+    raise ValueError("kind must be 'tree' or 'ridge'")
+
+
+def training_task(d: int, kind: str, arch: str, train_targets: int, train_seeds: int, node_widths, lrs,
+                  train_steps: int, n_train: int, n_val: int, n_test: int):
+    """One task of :func:`training_experiments`: architecture ``arch`` on the targets of (d, kind), everything
+    drawn from its own streams (targets from their seeds, data [0, 11, d], test points [2, d])."""
+    target = _training_target(d, kind, train_targets)
+    X_test = np.random.default_rng([2, d]).uniform(-1, 1, (n_test, d))
+    return train_architecture(target, arch, node_widths, list(range(train_seeds)), lrs, n_train, n_val,
+                              train_steps, X_test)
+
+
+def training_experiments(cases, *, train_targets: int, train_seeds: int, node_widths, lrs, train_steps: int,
+                         n_train: int, n_val: int, n_test: int) -> list[dict]:
+    """:func:`training_experiment` for every (d, kind) in ``cases``, as one map of independent tasks (one per
+    case and architecture: 8 for notebook 03), so a cluster runs them all at once."""
+    from .tasks import map_tasks
+
+    cases = [(int(d), str(kind)) for d, kind in cases]
+    for _, kind in cases:
+        _training_target(2, kind, 0)                                            # a bad kind fails before any task
+    tasks = [(d, kind, arch, train_targets, train_seeds, list(node_widths), list(lrs), train_steps, n_train, n_val,
+              n_test) for d, kind in cases for arch in ("deep", "shallow")]
+    done = map_tasks(training_task, tasks)
+    out = []
+    for i, (d, _) in enumerate(cases):
+        res = _matched_widths(d, node_widths, lrs)
+        for j, name in enumerate(("deep", "shallow")):
+            res[name], res["lr_" + name] = done[2 * i + j]
+        out.append(res)
     return out
 
 
@@ -516,14 +574,9 @@ def training_experiment(d: int, kind: str, *, train_targets: int, train_seeds: i
                         train_steps: int, n_train: int, n_val: int, n_test: int) -> dict:
     """Notebook 03's training experiment: :func:`deep_vs_shallow` on ``train_targets`` random targets of
     ``kind`` 'tree' (seeds 100·d + j) or 'ridge' (seeds 2000 + j), test points from stream [2, d]."""
-    if kind == "tree":
-        target = TreeTarget.random([100 * d + j for j in range(train_targets)], d)
-    elif kind == "ridge":
-        target = RidgeTarget.random([2000 + j for j in range(train_targets)], d)
-    else:
-        raise ValueError("kind must be 'tree' or 'ridge'")
-    X_test = np.random.default_rng([2, d]).uniform(-1, 1, (n_test, d))
-    return deep_vs_shallow(target, node_widths, list(range(train_seeds)), lrs, n_train, n_val, train_steps, X_test)
+    return training_experiments([(d, kind)], train_targets=train_targets, train_seeds=train_seeds,
+                                node_widths=node_widths, lrs=lrs, train_steps=train_steps, n_train=n_train,
+                                n_val=n_val, n_test=n_test)[0]
 
 
 def log_advantage(result: dict) -> np.ndarray:

@@ -1,6 +1,6 @@
 """Execute the notebooks with papermill: validated parameters, profiles, atomic outputs, claims report.
 
-``python -m sparsebounds run [NOTEBOOK ...] [--profile default|full] [--jobs N] [-p NAME VALUE ...]``
+``python -m sparsebounds run [NOTEBOOK ...] [--profile default|full] [--jobs N] [--scheduler ADDRESS] [-p NAME VALUE ...]``
 
 - default profile, no ``-p``: writes the executed notebooks over notebooks/ and the figures into figures/
   (what is committed). ``--profile full`` writes under build/full/; a run with ``-p`` under
@@ -20,6 +20,13 @@
 - Ctrl-C (SIGINT) or SIGTERM: no further notebook starts, the running ones are stopped (worker and kernel
   killed), the finished ones stay installed, one line says what was kept; exit status 130 / 143.
 - Volatile metadata (timestamps, durations, kernel paths) is stripped, so a re-run changes no byte.
+- Longest first: each notebook's duration is recorded (``durations.json`` in the output's state folder) and
+  the next run starts the notebooks in decreasing order of their last durations (unknown ones first), and
+  says the wall time that schedule predicts.
+- The notebooks' independent work units (``sparsebounds.tasks.map_tasks``) run in-process, on
+  cores // jobs local processes per kernel when that is more than 1 (``SPARSEBOUNDS_PROCESSES``; never more
+  processes than cores), or on a Dask cluster given by ``--scheduler tcp://host:8786``
+  (``SPARSEBOUNDS_SCHEDULER``, passed down to every kernel).
 """
 from __future__ import annotations
 
@@ -46,6 +53,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .output import FIGURES_ENV, REPO_ROOT
+from .tasks import PROCESSES_ENV, SCHEDULER_ENV
 
 NOTEBOOKS = REPO_ROOT / "notebooks"
 FIGURES = REPO_ROOT / "figures"
@@ -631,13 +639,19 @@ def _matplotlibrc() -> str | None:
     return None
 
 
-def _worker_env(run_root: Path, token: str) -> dict:
-    """The environment of workers and kernels: the run marker, one BLAS thread, a fixed hash seed, and
-    the user's Jupyter, IPython and matplotlib configuration shut out (JUPYTER_PATH holds only this run's
-    kernelspec, so a user's `python3` kernelspec cannot pick another interpreter)."""
+def _worker_env(run_root: Path, token: str, processes: int = 1, scheduler: str = "") -> dict:
+    """The environment of workers and kernels: the run marker, one BLAS thread, a fixed hash seed, the
+    backend of the notebooks' task maps (``processes`` local processes per kernel, or the Dask
+    ``scheduler``), and the user's Jupyter, IPython and matplotlib configuration shut out (JUPYTER_PATH
+    holds only this run's kernelspec, so a user's `python3` kernelspec cannot pick another interpreter)."""
     env = dict(os.environ)
     env[RUN_MARKER] = token
     env.update(KERNEL_ENV)
+    env[PROCESSES_ENV] = str(max(1, int(processes)))
+    if scheduler:
+        env[SCHEDULER_ENV] = scheduler
+    else:
+        env.pop(SCHEDULER_ENV, None)
     for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         env[var] = str(BLAS_THREADS)
     env.pop("MPLBACKEND", None)
@@ -734,9 +748,9 @@ def _marked_processes(token: str) -> list[int]:
 class _Pool:
     """Up to ``size`` workers, started when needed, each running one notebook at a time."""
 
-    def __init__(self, run_root: Path, token: str, size: int):
+    def __init__(self, run_root: Path, token: str, size: int, processes: int = 1, scheduler: str = ""):
         self.run_root, self.token, self.size = run_root, token, size
-        self.env = _worker_env(run_root, token)
+        self.env = _worker_env(run_root, token, processes, scheduler)
         self.workers: list[_Worker] = []
         self.sel = selectors.DefaultSelector()
         self.spawned = 0
@@ -1143,27 +1157,31 @@ def _fmt_seconds(s: float) -> str:
 
 
 def run(names: list[str], profile: str = "default", jobs: int | None = None,
-        overrides: list[tuple[str, str]] = (), out: Path | None = None) -> int:
+        overrides: list[tuple[str, str]] = (), out: Path | None = None, scheduler: str | None = None) -> int:
     """Execute notebooks; write notebooks, figures and claims. Returns the process exit code: 0, 1 (a
     failure or a surprising verdict), 2 (nothing run: a problem found up front), 130/143 (interrupted).
 
     ``out`` (a folder that gets notebooks/ and figures/) overrides where results go; tests use it.
+    ``scheduler`` (``tcp://host:8786``) runs the notebooks' task maps on that Dask cluster.
     """
     _muted.clear()
     stopper = _Stopper()
     try:
-        return _run(list(names), profile, jobs, list(overrides), out, stopper)
+        return _run(list(names), profile, jobs, list(overrides), out, stopper, scheduler or "")
     finally:
         stopper.restore()
 
 
-def _run(names, profile, jobs, overrides, out, stopper) -> int:
+def _run(names, profile, jobs, overrides, out, stopper, scheduler="") -> int:
     t0 = time.perf_counter()
     lock = None
     try:
         try:
             if jobs is not None and jobs < 1:
                 raise ParameterError(f"--jobs must be >= 1, got {jobs}")
+            if scheduler and not re.match(r"^(tcp|tls|inproc|ucx|ws|wss)://\S+$", scheduler):
+                raise ParameterError(f"--scheduler must be a Dask scheduler address like tcp://host:8786, "
+                                     f"got {scheduler!r}")
             notebooks = resolve(names)
             params = plan(notebooks, profile, overrides)
             nb_dir, fig_dir, state, committed = _destination(profile, overrides, out)
@@ -1203,7 +1221,8 @@ def _run(names, profile, jobs, overrides, out, stopper) -> int:
             _say(f"interrupted by {signal.Signals(stopper.signum).name} before any notebook ran: nothing changed",
                  err=True)
             return 128 + stopper.signum
-        return _execute_all(notebooks, params, nb_dir, fig_dir, journal, committed, jobs, stopper, t0, profile)
+        return _execute_all(notebooks, params, nb_dir, fig_dir, journal, committed, jobs, stopper, t0, profile,
+                            state, scheduler)
     finally:
         if lock is not None:
             os.close(lock)
@@ -1223,10 +1242,50 @@ def _finish_interrupted_install(journal: Path) -> None:
     _say(f"finished installing {j['notebook']}, which a killed run had left half-installed", err=True)
 
 
-def _execute_all(notebooks, params, nb_dir, fig_dir, journal, committed, jobs, stopper, t0, profile) -> int:
+DURATIONS = "durations.json"  # in the output's state folder: each notebook's last duration (seconds)
+
+
+def read_durations(state: Path) -> dict[str, float]:
+    """The durations (seconds) the last runs into this output recorded, by notebook stem."""
+    try:
+        data = json.loads((Path(state) / DURATIONS).read_text())
+        return {str(k): float(v) for k, v in data.items() if isinstance(v, (int, float))}
+    except (OSError, ValueError, AttributeError):
+        return {}
+
+
+def _record_duration(state: Path, stem: str, seconds: float) -> None:
+    durations = read_durations(state)
+    durations[stem] = round(float(seconds), 2)
+    try:
+        _write_atomic(Path(state) / DURATIONS, json.dumps(dict(sorted(durations.items())), indent=1) + "\n")
+    except OSError:
+        pass  # the order of the next run is a courtesy
+
+
+def longest_first(notebooks: list[Path], durations: dict[str, float]) -> list[Path]:
+    """Notebooks without a recorded duration first (in their order), then by decreasing recorded duration."""
+    unknown = [p for p in notebooks if p.stem not in durations]
+    known = sorted((p for p in notebooks if p.stem in durations), key=lambda p: -durations[p.stem])
+    return unknown + known
+
+
+def predicted_wall(durations: list[float], jobs: int) -> float:
+    """Wall time of starting the durations in this order, each on the first of ``jobs`` slots to free up."""
+    free = [0.0] * max(1, jobs)
+    for t in durations:
+        i = min(range(len(free)), key=free.__getitem__)
+        free[i] += t
+    return max(free)
+
+
+def _execute_all(notebooks, params, nb_dir, fig_dir, journal, committed, jobs, stopper, t0, profile,
+                 state=None, scheduler="") -> int:
     from . import claims as claims_mod
 
-    jobs = min(jobs or os.cpu_count() or 1, len(notebooks))
+    cores = os.cpu_count() or 1
+    jobs = min(jobs or cores, len(notebooks))
+    processes = 1 if scheduler else max(1, cores // jobs)   # never more processes than cores
     (BUILD / "tmp").mkdir(parents=True, exist_ok=True)
     run_root = Path(tempfile.mkdtemp(prefix=f"run-{os.getpid()}-", dir=BUILD / "tmp"))
     token = f"{os.getpid()}-{secrets.token_hex(4)}"
@@ -1236,8 +1295,18 @@ def _execute_all(notebooks, params, nb_dir, fig_dir, journal, committed, jobs, s
     for path in notebooks:
         if params[path]:
             _say(f"  {path.stem}: " + ", ".join(f"{k}={v!r}" for k, v in params[path].items()))
-    pool = _Pool(run_root, token, jobs)
-    pending = deque(notebooks)
+    durations = read_durations(state) if state is not None else {}
+    order = longest_first(notebooks, durations)
+    if order != notebooks or all(p.stem in durations for p in notebooks):
+        known = [p for p in order if p.stem in durations]
+        what = (f"predicted wall time {_fmt_seconds(predicted_wall([durations[p.stem] for p in known], jobs))}"
+                if len(known) == len(order) else f"{len(order) - len(known)} without a recorded duration first")
+        _say(f"longest first, from the durations of the last run ({what}): "
+             + " ".join(p.stem[:2] for p in order))
+    if processes > 1 or scheduler:
+        _say("task maps: " + (f"Dask scheduler {scheduler}" if scheduler else f"{processes} local processes per kernel"))
+    pool = _Pool(run_root, token, jobs, processes, scheduler)
+    pending = deque(order)
     failures, installed, done = [], [], 0
     try:
         while (pending or pool.busy()) and not stopper.signum:
@@ -1256,6 +1325,8 @@ def _execute_all(notebooks, params, nb_dir, fig_dir, journal, committed, jobs, s
                 ok = _finish(job, res, done, len(notebooks), nb_dir, fig_dir, journal, committed, failures)
                 if ok:
                     installed.append(Path(job["path"]).stem)
+                    if state is not None:
+                        _record_duration(state, Path(job["path"]).stem, res["seconds"])
                 shutil.rmtree(job["stage"], ignore_errors=True)
             _progress(pool)
         if stopper.signum:
