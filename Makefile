@@ -32,8 +32,8 @@ test: $(STAMP)             ## unit tests, mutation tests, nbval on every noteboo
 full: $(STAMP)             ## paper-grade sizes, written under build/full/ (never over committed files)
 	exec $(BIN)/python -m sparsebounds run --profile full $(ARGS)
 
-bench: $(STAMP)            ## performance numbers (printed, never asserted)
-	$(BIN)/python tools/bench.py
+bench: $(STAMP)            ## performance numbers, printed, never asserted (ARGS=--quick skips the full profile)
+	$(BIN)/python tools/bench.py $(ARGS)
 
 claims: $(STAMP)
 	$(BIN)/python -m sparsebounds claims

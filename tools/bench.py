@@ -1,14 +1,17 @@
-"""Performance numbers for the approximation pillar (printed, never asserted): ``make bench``.
+"""Where we stand, in numbers (printed, never asserted): ``make bench``.
 
-1. wall time of every notebook in the default profile, one at a time (papermill into a scratch folder, figures
-   redirected with SPARSEBOUNDS_FIGURES, so no committed file is touched);
-2. training throughput of the batched simulator (sparsebounds.networks) in GFLOP/s, next to this machine's
-   numpy matmul rate measured in the same run;
-3. speed-up of batched training over training the same networks one by one in a Python loop, including a
-   small-P case, and the same case in a fresh interpreter (no large matmul run before it: see the notes).
+1. the batched simulator (sparsebounds.networks) against a plain-numpy reference loop (textbook forward,
+   backward and Adam, one network at a time), on the same networks, data and schedule, with their agreement;
+2. warm-started HiGHS (one model per instance, rows added or deleted as the search moves) against a fresh
+   ``scipy.optimize.linprog`` per LP, on notebook 07's default searches, with the number of critical m that differ;
+3. the Dask backend: a LocalCluster of 2 single-threaded worker processes on 127.0.0.1 (TCP) against the
+   in-process map, on notebook 07's default searches, with the overhead per task;
+4. the full profile (``--profile full`` into build/bench/full, never over committed files): each notebook's
+   time, and the wall time the longest-first schedule predicted from the durations of the last run against
+   the measured one (skipped with ``--quick``).
 
-Run with OPENBLAS_NUM_THREADS=1 (set below unless already set) so that numbers are per core.
-``python tools/bench.py --no-notebooks`` prints the training numbers only.
+One BLAS thread (OPENBLAS_NUM_THREADS=1 unless set), so the numbers are per core. The machine's load average
+is printed with each part: timings on a shared machine are only comparable under the same load.
 """
 from __future__ import annotations
 
@@ -16,147 +19,182 @@ import os
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
-import subprocess  # noqa: E402
 import sys  # noqa: E402
-import tempfile  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 
 from sparsebounds import networks as nw  # noqa: E402
-from sparsebounds.runner import KERNEL_ENV  # noqa: E402
+from sparsebounds import phase_transition as pt  # noqa: E402
+from sparsebounds import runner, tasks  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-NOTEBOOKS = sorted(p.name for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 
 
-def notebook_times():
-    out = {}
-    with tempfile.TemporaryDirectory() as tmp:
-        env = {**os.environ, **KERNEL_ENV, "SPARSEBOUNDS_FIGURES": str(Path(tmp) / "figures")}
-        for nb in NOTEBOOKS:
-            t = time.perf_counter()
-            subprocess.run([sys.executable, "-m", "papermill", "-k", "python3", "--no-progress-bar",
-                            str(ROOT / "notebooks" / nb), str(Path(tmp) / nb)],
-                           cwd=ROOT / "notebooks", env=env, check=True, capture_output=True)
-            out[nb] = time.perf_counter() - t
+def load() -> str:
+    return "load average " + " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def best_of(f, repeats=3):
+    """Minimum wall time of ``repeats`` calls (the least disturbed on a shared machine) and the last result."""
+    best, out = np.inf, None
+    for _ in range(repeats):
+        t = time.perf_counter()
+        out = f()
+        best = min(best, time.perf_counter() - t)
+    return best, out
+
+
+# ------------------------------------------------------------------ 1. simulator vs a plain-numpy loop
+def reference_adam(W, b, a, c, X, y, steps, lr, lr_final, betas=(0.9, 0.999), eps=1e-8):
+    """One tanh network f(x) = a·tanh(Wx + b) + c trained by full-batch Adam on the mean squared error, in
+    textbook numpy: the loop a reader would write (and the simulator must agree with)."""
+    params = [W.copy(), b.copy(), a.copy(), np.array(c, float)]
+    m = [np.zeros_like(p) for p in params]
+    v = [np.zeros_like(p) for p in params]
+    P = X.shape[0]
+    decay = (lr_final / lr) ** (1.0 / max(steps - 1, 1))
+    for t in range(1, steps + 1):
+        W, b, a, c = params
+        H = np.tanh(X @ W.T + b)                      # (P, N)
+        r = H @ a + c - y                             # (P,)
+        dout = 2.0 * r / P
+        ga, gc = H.T @ dout, dout.sum()
+        S = np.outer(dout, a) * (1 - H * H)           # (P, N)
+        grads = [S.T @ X, S.sum(0), ga, gc]
+        step = lr * decay ** (t - 1) * np.sqrt(1 - betas[1] ** t) / (1 - betas[0] ** t)
+        for p, g, mm, vv in zip(params, grads, m, v):
+            mm *= betas[0]
+            mm += (1 - betas[0]) * g
+            vv *= betas[1]
+            vv += (1 - betas[1]) * g * g
+            p -= step * mm / (np.sqrt(vv) + eps)
+    return params
+
+
+def simulator_vs_reference():
+    print(f"== 1. simulator vs a plain-numpy reference loop (float64, tanh, full-batch Adam; {load()}) ==")
+    print(" d  | points | nets x width | steps | simulator s | reference loop s | speed-up | max |param diff|")
+    rng = np.random.default_rng(0)
+    for d, P, B, N, steps in ((16, 200, 32, 16, 200), (16, 2000, 8, 64, 100), (8, 1000, 16, 256, 50)):
+        X = rng.uniform(-1, 1, (P, d))
+        y = np.sin(X.sum(1))
+        net = nw.shallow(list(range(B)), d, [N], "tanh", dtype=np.float64)
+        ts, (trained, _) = best_of(lambda: nw.train_adam(net, X, y, steps, lr=1e-2))
+        p = net.params
+
+        def loop():
+            return [reference_adam(p["W"][i], p["b"][i], p["a"][i], p["c"][i], X, y, steps, 1e-2, 1e-4)
+                    for i in range(B)]
+        tr, ref = best_of(loop)
+        diff = max(float(np.abs(trained.params[k][i] - ref[i][j]).max())
+                   for i in range(B) for j, k in enumerate(("W", "b", "a", "c")))
+        print(f" {d:2d} | {P:6d} | {B:4d} x {N:5d} | {steps:5d} | {ts:11.3f} | {tr:16.3f} | {tr / ts:7.2f}x | {diff:.1e}")
+    print()
+
+
+# ------------------------------------------------------------------ 2. warm vs cold HiGHS
+def searches_07():
+    """Notebook 07's default searches (lines and phase diagram) as tasks of pt.critical_m."""
+    p = runner.notebook_defaults("07")
+    out = []
+    for d in p["d_list"]:
+        for r in p["rho_list"]:
+            s = max(1, int(round(r * d)))
+            out += pt.search_tasks(p["seed"], d, s, p["trials"], d * float(pt.psi(s / d)),
+                                   int(np.ceil(np.sqrt(d) / 2)), p["tol"])
+    g = p["grid_d"]
+    for s in np.unique(np.round(np.linspace(1, 0.9 * g, p["grid_n"])).astype(int)):
+        out += pt.search_tasks(p["seed"], g, int(s), p["grid_trials"], g * float(pt.psi(s / g)),
+                               int(np.ceil(np.sqrt(g) / 2)), p["tol"], pt.DIAGRAM)
     return out
 
 
-def matmul_rate(dtype, n=1024, reps=5):
-    """Best-of-``reps`` GFLOP/s of one n x n matmul."""
-    rng = np.random.default_rng(0)
-    a, b = rng.standard_normal((n, n)).astype(dtype), rng.standard_normal((n, n)).astype(dtype)
-    a @ b
-    best = np.inf
-    for _ in range(reps):
-        t = time.perf_counter()
-        a @ b
-        best = min(best, time.perf_counter() - t)
-    return 2 * n ** 3 / best / 1e9
+def warm_vs_cold():
+    jobs = searches_07()
+    print(f"== 2. basis pursuit: warm-started HiGHS vs a fresh linprog per LP ({len(jobs)} critical-m searches of "
+          f"notebook 07's default profile; {load()}) ==")
+    tw, warm = best_of(lambda: [pt.critical_m(*j) for j in jobs], 2)
+    tc, cold = best_of(lambda: [pt.critical_m(*j, warm=False) for j in jobs], 2)
+    differ = sum(a != b for a, b in zip(warm, cold))
+    print(f"warm {tw:.2f} s, cold {tc:.2f} s: warm takes {tw / tc:.2f}x the time; critical m that differ: "
+          f"{differ} of {len(jobs)}\n")
 
 
-def shallow_step_flops(P, N, d):
-    """Multiply-adds of one full-batch step, counted as 2 flops: X Wᵀ and dZᵀ X (2·P·N·d each), the output
-    and its gradient (2·P·N each), and about 8·P·N elementwise operations (activation, masks, products)."""
-    return 4 * P * N * d + 4 * P * N + 8 * P * N
+# ------------------------------------------------------------------ 3. Dask vs in-process
+def dask_vs_inprocess(workers=2):
+    from distributed import LocalCluster
+
+    jobs = searches_07()
+    print(f"== 3. Dask LocalCluster ({workers} worker processes x 1 thread, TCP on 127.0.0.1) vs in-process: "
+          f"notebook 07's default searches, {len(jobs)} tasks ==")
+    t1_times: list = []
+    t = time.perf_counter()
+    local = tasks.map_tasks(pt.critical_m, jobs, processes=1, scheduler="", timings=t1_times)
+    t1 = time.perf_counter() - t
+    print(f"in-process: {t1:.2f} s wall ({load()})")
+    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, protocol="tcp", host="127.0.0.1",
+                      dashboard_address=None) as cluster:
+        address = cluster.scheduler_address
+        tasks.map_tasks(abs, [1] * workers, scheduler=address)                 # connect, warm the workers up
+        tasks.map_tasks(pt.critical_m, jobs[:workers], scheduler=address)     # imports on the workers
+        chunk = tasks.default_chunksize(len(jobs), scheduler=address)
+        for label, cs in (("1 task per call", 1), (f"{chunk} tasks per call (the default chunks)", chunk)):
+            times: list = []
+            t = time.perf_counter()
+            remote = tasks.map_tasks(pt.critical_m, jobs, chunksize=cs, scheduler=address, timings=times)
+            wall = time.perf_counter() - t
+            compute = sum(times)
+            overhead = workers * wall - compute        # worker-seconds not spent computing: transfer, scheduling, idle
+            print(f"Dask, {label}: {wall:.2f} s wall, {compute:.2f} s of compute on the workers "
+                  f"(in-process {sum(t1_times):.2f} s), speed-up {t1 / wall:.2f}x over in-process; overhead "
+                  f"{overhead / len(jobs) * 1e3:.1f} ms per task = {100 * overhead / compute:.1f} % of task time "
+                  f"(idle at the end included); results equal: {remote == local} ({load()})")
+        tasks.shutdown()
+    mean_task = sum(t1_times) / len(jobs)
+    print(f"mean task (one critical-m search, d <= 200): {mean_task * 1e3:.1f} ms in-process\n")
 
 
-def train_time(make, X, y, steps, repeats=3, **kw):
-    """Best of ``repeats`` wall times (the machine is shared: the minimum is the least disturbed run)."""
-    best = np.inf
-    for _ in range(repeats):
-        net = make()
-        t = time.perf_counter()
-        nw.train_adam(net, X, y, steps, **kw)
-        best = min(best, time.perf_counter() - t)
-    return best
-
-
-def shallow_rows(rng, mm, P, n_seeds, widths, activation="tanh", d=16, steps=30):
-    X = rng.uniform(-1, 1, (P, d))
-    y = np.sin(X.sum(1))
-    seeds = list(range(n_seeds))
-    for N in widths:
-        tb = train_time(lambda: nw.shallow(seeds, d, [N], activation, dtype=np.float32), X, y, steps)
-        tl = sum(train_time(lambda s=s: nw.shallow([s], d, [N], activation, dtype=np.float32), X, y, steps)
-                 for s in seeds)
-        rate = shallow_step_flops(P, N, d) * len(seeds) * steps / tb / 1e9
-        print(f" {N:5d} | {rate:7.2f} | {100 * rate / mm:6.1f} %            | {tb:8.3f}  | "
-              f"{tl:6.3f} | {tl / tb:5.2f}x")
-
-
-FRESH = """
-import os, time
-import numpy as np
-from sparsebounds import networks as nw
-rng = np.random.default_rng(0)
-X = rng.uniform(-1, 1, (200, 16)); y = np.sin(X.sum(1))
-def best(make):
-    t = np.inf
-    for _ in range(3):
-        net = make(); t0 = time.perf_counter(); nw.train_adam(net, X, y, 30); t = min(t, time.perf_counter() - t0)
-    return t
-tb = best(lambda: nw.shallow(list(range(32)), 16, [64], "tanh", dtype=np.float32))
-tl = sum(best(lambda s=s: nw.shallow([s], 16, [64], "tanh", dtype=np.float32)) for s in range(32))
-print(f"batched {tb:.3f} s, loop {tl:.3f} s, speed-up {tl / tb:.2f}x")
-"""
-
-
-def main(notebooks=True):
-    rng = np.random.default_rng(0)
-    print("== fresh interpreter: shallow, d = 16, P = 200, 32 seeds of width 64, tanh, float32 Adam ==")
+# ------------------------------------------------------------------ 4. the full profile
+def full_profile():
+    out = ROOT / "build" / "bench" / "full"
+    out.mkdir(parents=True, exist_ok=True)
+    state = runner.BUILD / ".state" / __import__("hashlib").sha1(str(out.resolve()).encode()).hexdigest()[:12]
+    recorded = runner.read_durations(state) or runner.read_durations(runner.BUILD / ".state" / "full")
+    notebooks = runner.resolve([])
+    jobs = min(os.cpu_count() or 1, len(notebooks))
+    order = runner.longest_first(notebooks, recorded)
+    predicted = (runner.predicted_wall([recorded[p.stem] for p in order], jobs)
+                 if all(p.stem in recorded for p in notebooks) else None)
+    print(f"== 4. full profile, {jobs} notebooks at once, into {out.relative_to(ROOT)}/ ({load()} at the start) ==")
+    if not (state / runner.DURATIONS).exists():
+        (state).mkdir(parents=True, exist_ok=True)
+        if recorded:
+            (state / runner.DURATIONS).write_text(__import__("json").dumps(recorded))
     sys.stdout.flush()
-    subprocess.run([sys.executable, "-c", FRESH], check=True, env={**os.environ, "OPENBLAS_NUM_THREADS": "1"})
+    t = time.perf_counter()
+    rc = runner.run([], profile="full", jobs=jobs, out=out)
+    wall = time.perf_counter() - t
+    measured = runner.read_durations(state)
+    print(f"\nexit status {rc}; {load()} at the end")
+    print("notebook                                  | last run s | this run s")
+    for p in notebooks:
+        print(f"{p.stem:<41} | {recorded.get(p.stem, float('nan')):10.1f} | {measured.get(p.stem, float('nan')):10.1f}")
+    total = sum(measured.get(p.stem, 0.0) for p in notebooks)
+    print(f"sum of notebook times {total:.0f} s; wall {wall:.0f} s measured, "
+          + (f"{predicted:.0f} s predicted by the longest-first schedule from the last run's durations"
+             if predicted else "no prediction (no complete record of a last run)")
+          + f"; this run's durations predict {runner.predicted_wall([measured[p.stem] for p in runner.longest_first(notebooks, measured) if p.stem in measured], jobs):.0f} s")
 
-    print("\n== matmul (numpy, 1024x1024, one thread) ==")
-    mm = {np.float64: matmul_rate(np.float64), np.float32: matmul_rate(np.float32)}
-    print(f"float64 {mm[np.float64]:.1f} GFLOP/s, float32 {mm[np.float32]:.1f} GFLOP/s")
 
-    header = " width | GFLOP/s | % of float32 matmul | batched s | loop s | speed-up"
-    print("\n== batched training throughput: shallow nets, d = 16, P = 2000, 8 seeds of one width, "
-          "tanh, float32 Adam ==")
-    print(header)
-    shallow_rows(rng, mm[np.float32], 2000, 8, (16, 64, 256, 1024))
-    print("\n== the same with relu, width 256 ==")
-    print(header)
-    shallow_rows(rng, mm[np.float32], 2000, 8, (256,), "relu")
-    print("\n== small P: shallow nets, d = 16, P = 200, 32 seeds of one width, tanh, float32 Adam ==")
-    print(header)
-    shallow_rows(rng, mm[np.float32], 200, 32, (16, 64))
-
-    print("\n== batched vs loop: the tree networks of notebook 03 (d = 16, widths 2, 4, 8 x 2 seeds, P = 1000) ==")
-    d, P, steps = 16, 1000, 30
-    X = rng.uniform(-1, 1, (P, d))
-    y = np.sin(X.sum(1))
-    tb = train_time(lambda: nw.tree([0, 1], d, [2, 4, 8], "tanh", dtype=np.float32), X, y, steps)
-    tl = sum(train_time(lambda w=w, s=s: nw.tree([s], d, [w], "tanh", dtype=np.float32), X, y, steps)
-             for w in (2, 4, 8) for s in (0, 1))
-    print(f"batched {tb:.3f} s, loop {tl:.3f} s, speed-up {tl / tb:.2f}x")
-
-    print("""
-Notes (measured on this machine, one BLAS thread):
-- A training step makes about ten passes over the (B, N, points) hidden activations (GEMM, tanh, two
-  matrix-vector products, the derivative, the gradient GEMM); with K = d + 1 = 17 inner products the GEMMs
-  run at about half the 1024x1024 matmul rate, so ~35-45 % of it is the ceiling of this design.
-- Batching B networks pays where per-call Python/numpy overhead dominates (small widths, small P, tree nets
-  of 2-8 units per node). For wide nets one member already fills the GEMMs, so batched and loop cost the
-  same (speed-up ~1x): there is no per-network overhead left to amortise.
-- The tree batch pads every member to the widest node (widths 2, 4, 8 cost as 8, 8, 8), which caps its
-  speed-up over the loop.
-- The fresh-interpreter row: fresh MB-sized temporaries every step used to make glibc map and zero new pages
-  each step (mmap / heap trimming, until some larger array has been freed and glibc raised its thresholds),
-  which made batched training up to 3x slower in a new process (the small-P batch slower than the loop).
-  The simulator now reuses its work arrays across steps.""")
-    if notebooks:
-        print("\n== notebooks, default profile (papermill, wall time) ==")
-        times = notebook_times()
-        for nb, t in times.items():
-            print(f"{nb}: {t:.1f} s")
-        print(f"total: {sum(times.values()):.1f} s; notebooks 02 + 03: "
-              f"{sum(t for nb, t in times.items() if nb[:2] in ('02', '03')):.1f} s (target: under 90 s)")
+def main(argv):
+    simulator_vs_reference()
+    warm_vs_cold()
+    dask_vs_inprocess()
+    if "--quick" not in argv:
+        full_profile()
 
 
 if __name__ == "__main__":
-    main(notebooks="--no-notebooks" not in sys.argv[1:])
+    main(sys.argv[1:])

@@ -557,7 +557,8 @@ def training_experiments(cases, *, train_targets: int, train_seeds: int, node_wi
 
     cases = [(int(d), str(kind)) for d, kind in cases]
     for _, kind in cases:
-        _training_target(2, kind, 0)                                            # a bad kind fails before any task
+        if kind not in ("tree", "ridge"):                                       # fails before any task runs
+            raise ValueError("kind must be 'tree' or 'ridge'")
     tasks = [(d, kind, arch, train_targets, train_seeds, list(node_widths), list(lrs), train_steps, n_train, n_val,
               n_test) for d, kind in cases for arch in ("deep", "shallow")]
     done = map_tasks(training_task, tasks)

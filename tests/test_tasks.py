@@ -1,0 +1,128 @@
+"""The task map gives the same results on every backend: in-process, local processes, and a real Dask cluster
+(a LocalCluster of 2 worker processes on the loopback interface, over TCP), on reduced versions of notebook
+07's searches and notebook 03's trainings (their defaults, made smaller), compared with
+``sparsebounds.equivalence`` (every number within 0.1 %, counts exactly)."""
+import numpy as np
+import pytest
+
+from sparsebounds import compositional as comp
+from sparsebounds import equivalence as eq
+from sparsebounds import phase_transition as pt
+from sparsebounds import runner, tasks
+
+
+def _differences(a, b, where="result") -> list[str]:
+    """Where two results (nested dicts, lists, arrays, numbers) differ under the equivalence rule."""
+    if isinstance(a, dict):
+        if set(a) != set(b):
+            return [f"{where}: keys {sorted(a)} != {sorted(b)}"]
+        return [d for k in a for d in _differences(a[k], b[k], f"{where}.{k}")]
+    if isinstance(a, (list, tuple)) and not np.isscalar(a):
+        if len(a) != len(b):
+            return [f"{where}: length {len(a)} != {len(b)}"]
+        return [d for i, (x, y) in enumerate(zip(a, b)) for d in _differences(x, y, f"{where}[{i}]")]
+    x, y = np.asarray(a), np.asarray(b)
+    if x.shape != y.shape:
+        return [f"{where}: shape {x.shape} != {y.shape}"]
+    if x.dtype.kind in "iub" or y.dtype.kind in "iub":
+        return [] if np.array_equal(x, y) else [f"{where}: counts differ"]
+    bad = [(u, v) for u, v in zip(x.ravel().tolist(), y.ravel().tolist()) if not eq.numbers_close(u, v)]
+    return [f"{where}: {len(bad)} of {x.size} numbers moved, e.g. {bad[0]}"] if bad else []
+
+
+def _reduced_07():
+    d = runner.notebook_defaults("07")
+    return dict(seed=d["seed"], d_list=[30, 60], rho_list=d["rho_list"], trials=6, tol=d["tol"],
+                grid_d=30, grid_n=5, grid_trials=4)
+
+
+def _run_07(p):
+    lines = pt.transition_lines(p["seed"], p["d_list"], p["rho_list"], p["trials"], p["tol"])
+    return {"lines": lines, "diagram": pt.phase_diagram(p["seed"], p["grid_d"], p["grid_n"], p["grid_trials"], p["tol"])}
+
+
+def _reduced_03():
+    d = runner.notebook_defaults("03")
+    return dict(train_targets=1, train_seeds=2, node_widths=d["node_widths"], lrs=d["lrs"], train_steps=60,
+                n_train=200, n_val=100, n_test=500)
+
+
+def _run_03(design):
+    return comp.training_experiments([(4, "tree"), (8, "ridge")], **design)
+
+
+def test_map_keeps_task_order_whatever_the_chunks():
+    expected = [2 ** k for k in range(11)]
+    for chunk in (1, 3, 11, 50):
+        assert tasks.map_tasks(pow, [(2, k) for k in range(11)], chunksize=chunk, processes=1) == expected
+    assert tasks.map_tasks(abs, [-1, 2, -3], processes=1) == [1, 2, 3]
+    assert tasks.map_tasks(abs, [], processes=1) == []
+
+
+def test_backend_choice(monkeypatch):
+    monkeypatch.delenv(tasks.SCHEDULER_ENV, raising=False)
+    monkeypatch.delenv(tasks.PROCESSES_ENV, raising=False)
+    assert tasks.backend() == ("inprocess", None)
+    monkeypatch.setenv(tasks.PROCESSES_ENV, "2")
+    assert tasks.backend() == ("processes", 2)
+    monkeypatch.setenv(tasks.SCHEDULER_ENV, "tcp://127.0.0.1:1")
+    assert tasks.backend() == ("dask", "tcp://127.0.0.1:1")        # a scheduler wins
+    assert tasks.backend(processes=1, scheduler="") == ("inprocess", None)
+
+
+def test_warm_search_equals_cold_search():
+    """Warm-started HiGHS finds the same critical m as a fresh LP per m, on a reduced 07 design."""
+    p = _reduced_07()
+    for d in p["d_list"]:
+        for r in p["rho_list"]:
+            s = max(1, round(r * d))
+            for t in pt.search_tasks(p["seed"], d, s, p["trials"], d * float(pt.psi(s / d)), 3, p["tol"]):
+                assert pt.critical_m(*t) == pt.critical_m(*t, warm=False), t
+
+
+def test_local_processes_match_in_process(monkeypatch):
+    monkeypatch.delenv(tasks.SCHEDULER_ENV, raising=False)
+    p = _reduced_07()
+    monkeypatch.setenv(tasks.PROCESSES_ENV, "1")
+    local = _run_07(p)
+    monkeypatch.setenv(tasks.PROCESSES_ENV, "2")
+    try:
+        pooled = _run_07(p)
+    finally:
+        tasks.shutdown()
+    assert not _differences(local, pooled)
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    """A real dask.distributed cluster: a scheduler and 2 single-threaded worker processes on 127.0.0.1 (TCP)."""
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, protocol="tcp",
+                                  host="127.0.0.1", dashboard_address=None) as c:
+        assert c.scheduler_address.startswith("tcp://127.0.0.1:")
+        yield c.scheduler_address
+        tasks.shutdown()
+
+
+def test_reduced_07_on_a_dask_cluster_equals_in_process(cluster, monkeypatch):
+    monkeypatch.delenv(tasks.PROCESSES_ENV, raising=False)
+    monkeypatch.delenv(tasks.SCHEDULER_ENV, raising=False)
+    p = _reduced_07()
+    local = _run_07(p)
+    monkeypatch.setenv(tasks.SCHEDULER_ENV, cluster)
+    remote = _run_07(p)
+    assert len(tasks.dask_client(cluster).nthreads()) == 2           # it really ran on the 2 workers
+    assert not _differences(local, remote)
+
+
+def test_reduced_03_on_a_dask_cluster_equals_in_process(cluster, monkeypatch):
+    monkeypatch.delenv(tasks.PROCESSES_ENV, raising=False)
+    monkeypatch.delenv(tasks.SCHEDULER_ENV, raising=False)
+    design = _reduced_03()
+    local = _run_03(design)
+    monkeypatch.setenv(tasks.SCHEDULER_ENV, cluster)
+    remote = _run_03(design)
+    assert not _differences(local, remote)
+    # and the map is the notebook's experiment: one case through it equals training_experiment alone
+    monkeypatch.delenv(tasks.SCHEDULER_ENV)
+    assert not _differences(local[1], comp.training_experiment(8, "ridge", **design))
