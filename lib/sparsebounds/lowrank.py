@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .tasks import map_tasks
+
 
 def teacher_data(seed: int, n: int, d_in: int = 64, d_out: int = 10, teacher_width: int = 8):
     """x ~ N(0, I/d_in) (so ‖x‖ ≈ 1) and y = A relu(V x) with a random narrow teacher (width ``teacher_width``)."""
@@ -76,11 +78,12 @@ def train_grid(Bs, mus, lams, seeds, *, steps: int, n_train: int = 512, d_in: in
     data = {s: teacher_data(int(s), n_train, d_in, d_out, teacher_width) for s in seeds}
     inits = {s: init_weights(int(s), d_in, width, d_out) for s in seeds}
     out = {"B": Bg.astype(int), "mu": mug, "lam": lamg, "seed": sg.astype(int), "steps": steps}
-    parts = []
-    for B in sorted(set(int(b) for b in Bs)):  # one batched run per batch size (no padded rows)
-        sel = np.flatnonzero(Bg == B)
-        parts.append((sel, _train_same_B(B, mug[sel], lamg[sel], sg[sel].astype(int), data, inits, steps,
-                                         log_every, snapshot_lags, spectrum_steps, full_batch=B == n_train)))
+    # one batched run per batch size (no padded rows), each an independent task of one map
+    sizes = sorted(set(int(b) for b in Bs))
+    sels = [np.flatnonzero(Bg == B) for B in sizes]
+    tasks = [(B, mug[sel], lamg[sel], sg[sel].astype(int), data, inits, steps, log_every, snapshot_lags,
+              spectrum_steps, B == n_train) for B, sel in zip(sizes, sels)]
+    parts = list(zip(sels, map_tasks(_train_same_B_task, tasks)))
     G = len(grid)
     for key in ("grad_sv", "W_T", "loss", "loss0"):
         first = parts[0][1][key]
@@ -99,6 +102,12 @@ def train_grid(Bs, mus, lams, seeds, *, steps: int, n_train: int = 512, d_in: in
                 arr[sel] = res[key][k]
             out[key][k] = arr
     return out
+
+
+def _train_same_B_task(B, mu, lam, seeds, data, inits, steps, log_every, snapshot_lags, spectrum_steps, full_batch):
+    """A task of :func:`train_grid`'s map: every (μ, λ, seed) run at batch size B (seeded by the seeds)."""
+    return _train_same_B(B, mu, lam, seeds, data, inits, steps, log_every, snapshot_lags, spectrum_steps,
+                         full_batch=full_batch)
 
 
 def _train_same_B(B, mu, lam, seeds, data, inits, steps, log_every, snapshot_lags, spectrum_steps,
@@ -287,9 +296,16 @@ def batch_size_experiment(Bs, mu: float, lam: float, seeds, *, steps: int, eps: 
     Bmax = max(Bs)
     if any(Bmax % B for B in Bs):
         raise ValueError("every batch size must divide the largest one (equal-sample budgets are whole steps)")
-    return {(B, s): train_wide(B, mu, lam, s, checkpoints=(steps, steps * Bmax // B), eps=eps, width=width,
-                               d_in=d_in, latent_dim=latent_dim, noise=noise, n_train=n_train, n_test=n_test)
-            for B in Bs for s in seeds}
+    keys = [(B, s) for B in Bs for s in seeds]
+    runs = map_tasks(_train_wide_task, [(B, mu, lam, s, (steps, steps * Bmax // B), eps, width, d_in, latent_dim,
+                                         noise, n_train, n_test) for B, s in keys])
+    return dict(zip(keys, runs))
+
+
+def _train_wide_task(B, mu, lam, seed, checkpoints, eps, width, d_in, latent_dim, noise, n_train, n_test):
+    """A task of :func:`batch_size_experiment`'s map: one (B, seed) run of :func:`train_wide`."""
+    return train_wide(B, mu, lam, seed, checkpoints=checkpoints, eps=eps, width=width, d_in=d_in,
+                      latent_dim=latent_dim, noise=noise, n_train=n_train, n_test=n_test)
 
 
 def sign_test(smaller, larger):
