@@ -26,6 +26,9 @@ def test_durations_are_recorded_and_merged(tmp_path):
     runner._record_duration(tmp_path, "03_c", 4.0)
     runner._record_duration(tmp_path, "07_l1", 10.0)
     assert runner.read_durations(tmp_path) == {"03_c": 4.0, "07_l1": 10.0}
+    runner._record_duration(tmp_path, "03_c", 5.0, cpu=4.5)        # the kernel's CPU seconds beside the wall
+    assert runner.read_durations(tmp_path) == {"03_c": 5.0, "07_l1": 10.0}
+    assert runner.read_durations(tmp_path, cpu=True) == {"03_c": 4.5}
     (tmp_path / runner.DURATIONS).write_text("not json")
     assert runner.read_durations(tmp_path) == {}
 

@@ -177,15 +177,20 @@ def full_profile():
     rc = runner.run([], profile="full", jobs=jobs, out=out)
     wall = time.perf_counter() - t
     measured = runner.read_durations(state)
+    cpu = runner.read_durations(state, cpu=True)
     print(f"\nexit status {rc}; {load()} at the end")
-    print("notebook                                  | last run s | this run s")
+    print("notebook                                  | last run s | this run s | kernel CPU s")
     for p in notebooks:
-        print(f"{p.stem:<41} | {recorded.get(p.stem, float('nan')):10.1f} | {measured.get(p.stem, float('nan')):10.1f}")
+        print(f"{p.stem:<41} | {recorded.get(p.stem, float('nan')):10.1f} | {measured.get(p.stem, float('nan')):10.1f}"
+              f" | {cpu.get(p.stem, float('nan')):12.1f}")
     total = sum(measured.get(p.stem, 0.0) for p in notebooks)
-    print(f"sum of notebook times {total:.0f} s; wall {wall:.0f} s measured, "
+    print(f"sum of notebook times {total:.0f} s, of kernel CPU {sum(cpu.values()):.0f} s; wall {wall:.0f} s measured, "
           + (f"{predicted:.0f} s predicted by the longest-first schedule from the last run's durations"
-             if predicted else "no prediction (no complete record of a last run)")
-          + f"; this run's durations predict {runner.predicted_wall([measured[p.stem] for p in runner.longest_first(notebooks, measured) if p.stem in measured], jobs):.0f} s")
+             if predicted else "no prediction (no complete record of a last run)"))
+    if len(cpu) == len(notebooks):
+        cpu_order = runner.longest_first(notebooks, cpu)
+        print(f"on an idle machine (each notebook's time = its kernel's CPU time), longest first: "
+              f"{runner.predicted_wall([cpu[p.stem] for p in cpu_order], jobs):.0f} s wall")
 
 
 def main(argv):

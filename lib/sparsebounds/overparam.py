@@ -146,6 +146,10 @@ def train_gd(W0, a, X, Y, eta, steps: int, *, dtype=np.float64) -> dict:
     res = np.empty((steps + 1, S, L, n))
     mmax = np.empty((steps + 1, S, L))
     mrms = np.empty((steps + 1, S, L))
+    # work arrays reused every step (fresh (S, d, L·m) temporaries cost page faults; the arithmetic is the same)
+    Wt4 = Wt.reshape(S, d, L, m)                                                        # view of Wt
+    Dt = np.empty((S, d, L, m), dtype)
+    G = np.empty((S, L, d, m), dtype)
     S0 = None
     for k in range(steps + 1):
         np.matmul(Xd, Wt, out=Z)                                                       # w_r·x_i
@@ -154,16 +158,16 @@ def train_gd(W0, a, X, Y, eta, steps: int, *, dtype=np.float64) -> dict:
         np.maximum(Z, 0.0, out=Z)
         r = Yd - np.matmul(Z4, acol)[..., 0]                                           # y − u, (S, L, n)
         res[k] = r
-        Dt = (Wt - W0t).reshape(S, d, L, m)
+        np.subtract(Wt4, W0t.reshape(S, d, L, m), out=Dt)
         mv = np.sqrt(np.einsum("sdlm,sdlm->slm", Dt, Dt, dtype=float))
         mmax[k] = mv.max(-1)
         mrms[k] = np.sqrt((mv ** 2).mean(-1))
         if k == steps:
             break
         np.greater(Z, 0.0, out=Z)                                                      # activation pattern
-        G = np.matmul(XT[:, None] * r[:, :, None, :], Z4)                               # Σ_i (y_i − u_i) S_ri x_i
+        np.matmul(XT[:, None] * r[:, :, None, :], Z4, out=G)                            # Σ_i (y_i − u_i) S_ri x_i
         G *= coef[:, :, None, :]                                                       # (S, L, d, m)
-        Wt += G.transpose(0, 2, 1, 3).reshape(S, d, L * m)                             # W −= η ∂L/∂W
+        Wt4 += G.transpose(0, 2, 1, 3)                                                 # W −= η ∂L/∂W
     S_end = np.matmul(Xd, Wt) > 0
     flipped = (S_end != S0).reshape(S, n, L, m).mean(axis=(1, 3))
     P = S_end.reshape(S, n, L, m).transpose(0, 2, 1, 3).astype(dtype)                   # (S, L, n, m)

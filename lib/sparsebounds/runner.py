@@ -518,6 +518,7 @@ def _execute(job: dict) -> dict:
     os.environ[FIGURES_ENV] = str(stage / "figures")
     out = stage / Path(path).name
     t0 = time.perf_counter()
+    cpu0 = _children_cpu()
     result = {"path": path, "stage": str(stage), "ok": True}
     # the kernel's own stderr (start-up chatter, crash messages) goes to a file; we show what matters
     log = open(stage / "kernel-stderr.txt", "w+", encoding="utf-8", errors="replace")
@@ -540,12 +541,23 @@ def _execute(job: dict) -> dict:
         result["stderr"] = kernel_stderr(log.read(), finished=result["ok"])[-4000:]
         log.close()
     result["seconds"] = time.perf_counter() - t0
+    result["cpu_seconds"] = _children_cpu() - cpu0   # the kernel's (and its task processes') CPU time
     if result["ok"]:
         try:
             out.write_text(_dump(normalize(json.loads(out.read_text(encoding="utf-8")))), encoding="utf-8")
         except (OSError, ValueError) as exc:
             result.update(ok=False, error=f"could not write the executed notebook: {exc}")
     return result
+
+
+def _children_cpu() -> float:
+    """CPU seconds of this process's ended (reaped) children: a notebook's kernel, once it has shut down."""
+    try:
+        import resource
+        ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return ru.ru_utime + ru.ru_stime
+    except (ImportError, OSError):
+        return 0.0
 
 
 def _kill_own_children() -> None:
@@ -1245,20 +1257,27 @@ def _finish_interrupted_install(journal: Path) -> None:
 DURATIONS = "durations.json"  # in the output's state folder: each notebook's last duration (seconds)
 
 
-def read_durations(state: Path) -> dict[str, float]:
-    """The durations (seconds) the last runs into this output recorded, by notebook stem."""
+def read_durations(state: Path, cpu: bool = False) -> dict[str, float]:
+    """The wall durations (or with ``cpu``, the kernels' CPU seconds) the last runs into this output recorded,
+    by notebook stem."""
     try:
         data = json.loads((Path(state) / DURATIONS).read_text())
+        if cpu:
+            data = data.get("cpu", {})
         return {str(k): float(v) for k, v in data.items() if isinstance(v, (int, float))}
     except (OSError, ValueError, AttributeError):
         return {}
 
 
-def _record_duration(state: Path, stem: str, seconds: float) -> None:
+def _record_duration(state: Path, stem: str, seconds: float, cpu: float | None = None) -> None:
     durations = read_durations(state)
+    cpus = read_durations(state, cpu=True)
     durations[stem] = round(float(seconds), 2)
+    if cpu is not None:
+        cpus[stem] = round(float(cpu), 2)
     try:
-        _write_atomic(Path(state) / DURATIONS, json.dumps(dict(sorted(durations.items())), indent=1) + "\n")
+        _write_atomic(Path(state) / DURATIONS, json.dumps({**dict(sorted(durations.items())),
+                                                           "cpu": dict(sorted(cpus.items()))}, indent=1) + "\n")
     except OSError:
         pass  # the order of the next run is a courtesy
 
@@ -1326,7 +1345,7 @@ def _execute_all(notebooks, params, nb_dir, fig_dir, journal, committed, jobs, s
                 if ok:
                     installed.append(Path(job["path"]).stem)
                     if state is not None:
-                        _record_duration(state, Path(job["path"]).stem, res["seconds"])
+                        _record_duration(state, Path(job["path"]).stem, res["seconds"], res.get("cpu_seconds"))
                 shutil.rmtree(job["stage"], ignore_errors=True)
             _progress(pool)
         if stopper.signum:
