@@ -93,6 +93,31 @@ def test_local_processes_match_in_process(monkeypatch):
     assert not _differences(local, pooled)
 
 
+def test_a_long_map_borrows_free_cores_and_gives_them_back(tmp_path, monkeypatch):
+    """Under the runner: one core file per core, one held by the notebook's worker; a map that has run for
+    BORROW_AFTER seconds takes the free one, runs the rest on 2 processes, with the same results."""
+    monkeypatch.delenv(tasks.SCHEDULER_ENV, raising=False)
+    monkeypatch.delenv(tasks.PROCESSES_ENV, raising=False)
+    for i in range(2):
+        (tmp_path / f"core-{i}").touch()
+    own = tasks.take_core(str(tmp_path))                                # the worker's core
+    p = _reduced_07()
+    monkeypatch.delenv(tasks.CORES_ENV, raising=False)
+    local = _run_07(p)
+    monkeypatch.setenv(tasks.CORES_ENV, str(tmp_path))
+    monkeypatch.setattr(tasks, "BORROW_AFTER", 0.0)
+    calls = []
+    real = tasks._borrowed_pool
+    monkeypatch.setattr(tasks, "_borrowed_pool", lambda fn, chunks, n: calls.append(n) or real(fn, chunks, n))
+    borrowed = _run_07(p)
+    assert calls and set(calls) == {2}                                  # 1 + the one free core
+    assert not _differences(local, borrowed)
+    other = tasks.take_core(str(tmp_path))                              # given back after each map
+    assert other is not None and tasks.take_core(str(tmp_path)) is None
+    for fd in (own, other):
+        __import__("os").close(fd)
+
+
 @pytest.fixture(scope="module")
 def cluster():
     """A real dask.distributed cluster: a scheduler and 2 single-threaded worker processes on 127.0.0.1 (TCP)."""

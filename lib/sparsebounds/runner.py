@@ -26,7 +26,9 @@
 - The notebooks' independent work units (``sparsebounds.tasks.map_tasks``) run in-process, on
   cores // jobs local processes per kernel when that is more than 1 (``SPARSEBOUNDS_PROCESSES``; never more
   processes than cores), or on a Dask cluster given by ``--scheduler tcp://host:8786``
-  (``SPARSEBOUNDS_SCHEDULER``, passed down to every kernel).
+  (``SPARSEBOUNDS_SCHEDULER``, passed down to every kernel). A run holds one lock file per core
+  (``SPARSEBOUNDS_CORES``); each worker holds one while it lives, workers with nothing left to start retire,
+  and a long map in a kernel borrows the cores they free (never more processes than cores).
 """
 from __future__ import annotations
 
@@ -53,7 +55,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .output import FIGURES_ENV, REPO_ROOT
-from .tasks import PROCESSES_ENV, SCHEDULER_ENV
+from .tasks import CORES_ENV, PROCESSES_ENV, SCHEDULER_ENV, take_core
 
 NOTEBOOKS = REPO_ROOT / "notebooks"
 FIGURES = REPO_ROOT / "figures"
@@ -601,6 +603,7 @@ def _worker_main() -> int:
         stop(signal.SIGTERM)
 
     threading.Thread(target=watch_parent, daemon=True).start()
+    core = take_core(os.environ.get(CORES_ENV, ""))  # held while this worker lives (released at its exit)
     # papermill imports nbformat, whose jsonschema imports rfc3987_syntax (if installed) only to check "iri"
     # formats, which nbformat's schema never uses; it builds a lark grammar on import: measured 2.4-2.6 s of
     # CPU of the 2.9 s papermill import here. jsonschema skips that checker on an ImportError.
@@ -651,7 +654,7 @@ def _matplotlibrc() -> str | None:
     return None
 
 
-def _worker_env(run_root: Path, token: str, processes: int = 1, scheduler: str = "") -> dict:
+def _worker_env(run_root: Path, token: str, processes: int = 1, scheduler: str = "", cores: str = "") -> dict:
     """The environment of workers and kernels: the run marker, one BLAS thread, a fixed hash seed, the
     backend of the notebooks' task maps (``processes`` local processes per kernel, or the Dask
     ``scheduler``), and the user's Jupyter, IPython and matplotlib configuration shut out (JUPYTER_PATH
@@ -664,6 +667,10 @@ def _worker_env(run_root: Path, token: str, processes: int = 1, scheduler: str =
         env[SCHEDULER_ENV] = scheduler
     else:
         env.pop(SCHEDULER_ENV, None)
+    if cores:
+        env[CORES_ENV] = cores
+    else:
+        env.pop(CORES_ENV, None)
     for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         env[var] = str(BLAS_THREADS)
     env.pop("MPLBACKEND", None)
@@ -760,9 +767,10 @@ def _marked_processes(token: str) -> list[int]:
 class _Pool:
     """Up to ``size`` workers, started when needed, each running one notebook at a time."""
 
-    def __init__(self, run_root: Path, token: str, size: int, processes: int = 1, scheduler: str = ""):
+    def __init__(self, run_root: Path, token: str, size: int, processes: int = 1, scheduler: str = "",
+                 cores: str = ""):
         self.run_root, self.token, self.size = run_root, token, size
-        self.env = _worker_env(run_root, token, processes, scheduler)
+        self.env = _worker_env(run_root, token, processes, scheduler, cores)
         self.workers: list[_Worker] = []
         self.sel = selectors.DefaultSelector()
         self.spawned = 0
@@ -789,6 +797,20 @@ class _Pool:
             self.lost.append((job, {"path": job["path"], "stage": job["stage"], "ok": False, "error": reason,
                                     "seconds": 0.0}))
         return True
+
+    def retire_idle(self) -> None:
+        """Let the idle workers exit (nothing is left to start): the cores they hold go to the kernels' maps."""
+        for w in [w for w in self.workers if w.job is None]:
+            try:
+                w.proc.stdin.close()
+            except OSError:
+                pass
+            try:
+                w.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                w.signal(signal.SIGKILL)
+                w.proc.wait()
+            self._drop(w)
 
     def _drop(self, w: _Worker) -> None:
         self.sel.unregister(w.proc.stdout)
@@ -1324,7 +1346,13 @@ def _execute_all(notebooks, params, nb_dir, fig_dir, journal, committed, jobs, s
              + " ".join(p.stem[:2] for p in order))
     if processes > 1 or scheduler:
         _say("task maps: " + (f"Dask scheduler {scheduler}" if scheduler else f"{processes} local processes per kernel"))
-    pool = _Pool(run_root, token, jobs, processes, scheduler)
+    cores_dir = ""
+    if not scheduler and processes == 1 and cores > 1:
+        cores_dir = str(run_root / "cores")
+        os.makedirs(cores_dir)
+        for i in range(cores):
+            (Path(cores_dir) / f"core-{i}").touch()
+    pool = _Pool(run_root, token, jobs, processes, scheduler, cores_dir)
     pending = deque(order)
     failures, installed, done = [], [], 0
     try:
@@ -1347,6 +1375,8 @@ def _execute_all(notebooks, params, nb_dir, fig_dir, journal, committed, jobs, s
                     if state is not None:
                         _record_duration(state, Path(job["path"]).stem, res["seconds"], res.get("cpu_seconds"))
                 shutil.rmtree(job["stage"], ignore_errors=True)
+            if not pending and cores_dir:
+                pool.retire_idle()
             _progress(pool)
         if stopper.signum:
             running = [Path(w.job["path"]).stem for w in pool.busy()]

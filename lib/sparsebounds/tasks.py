@@ -5,7 +5,9 @@
 - **in-process** (the default): a plain loop in the calling process;
 - **local processes**: a pool of worker processes on this machine, when ``SPARSEBOUNDS_PROCESSES`` > 1. The
   runner sets it for its kernels from ``--jobs`` (cores // notebooks at once, so with 2 notebooks on 2 cores
-  it is 1: the cores are never oversubscribed);
+  it is 1: the cores are never oversubscribed). Under the runner an in-process map that has run for
+  BORROW_AFTER seconds also borrows the cores that finished notebooks freed (``SPARSEBOUNDS_CORES``: one lock
+  file per core; each running notebook holds one) and runs its remaining tasks on that many more processes;
 - **Dask distributed**, when ``SPARSEBOUNDS_SCHEDULER`` names a scheduler (``tcp://host:8786``; the runner
   sets it from ``--scheduler``). ``fn`` travels by reference, so the workers need this package installed.
 
@@ -25,6 +27,8 @@ from .threads import single_blas_thread
 
 SCHEDULER_ENV = "SPARSEBOUNDS_SCHEDULER"
 PROCESSES_ENV = "SPARSEBOUNDS_PROCESSES"
+CORES_ENV = "SPARSEBOUNDS_CORES"   # a folder of one lock file per core of the run (set by the runner)
+BORROW_AFTER = 5.0                 # seconds an in-process map runs before it looks for free cores
 BACKENDS = ("inprocess", "processes", "dask")
 
 _clients: dict = {}      # scheduler address -> dask.distributed.Client (one per kernel)
@@ -81,7 +85,7 @@ def map_tasks(fn: Callable, tasks: Iterable, *, chunksize: int = 1, scheduler: s
     chunks = _chunks(tasks, max(1, int(chunksize)))
     name, param = backend(scheduler, processes)
     if name == "inprocess":
-        parts = [_timed_chunk(fn, c) for c in chunks]
+        parts = _in_process(fn, chunks, os.environ.get(CORES_ENV, "") if processes is None else "")
     elif name == "processes":
         parts = list(_pool(param).map(_timed_chunk, [fn] * len(chunks), chunks))
     else:
@@ -104,7 +108,7 @@ def workers(scheduler: str | None = None, processes: int | None = None) -> int:
 
 
 def default_chunksize(n_tasks: int, scheduler: str | None = None, processes: int | None = None,
-                      per_worker: int = 4) -> int:
+                      per_worker: int = 16) -> int:
     """Chunks of about ``n_tasks / (per_worker · workers)`` tasks: few round trips, and enough chunks for the
     load to balance. In-process every task is its own chunk (there is nothing to save)."""
     w = workers(scheduler, processes)
@@ -114,6 +118,60 @@ def default_chunksize(n_tasks: int, scheduler: str | None = None, processes: int
 
 
 # ------------------------------------------------------------------ backends
+def _in_process(fn, chunks, cores_dir: str) -> list:
+    """Run the chunks here; after BORROW_AFTER seconds, hand the rest to 1 + k processes if k cores are free."""
+    parts, t0 = [], time.perf_counter()
+    for i, chunk in enumerate(chunks):
+        left = len(chunks) - i
+        if cores_dir and left >= 2 and time.perf_counter() - t0 >= BORROW_AFTER:
+            borrowed = [fd for fd in (take_core(cores_dir) for _ in range(left - 1)) if fd is not None]
+            if borrowed:
+                try:
+                    return parts + _borrowed_pool(fn, chunks[i:], 1 + len(borrowed))
+                finally:
+                    for fd in borrowed:
+                        os.close(fd)
+        parts.append(_timed_chunk(fn, chunk))
+    return parts
+
+
+def take_core(cores_dir: str):
+    """Lock one free core file in ``cores_dir`` (an open fd; closing it frees the core), or None."""
+    if not cores_dir:
+        return None
+    import fcntl
+
+    try:
+        names = sorted(os.listdir(cores_dir))
+    except OSError:
+        return None
+    for name in names:
+        try:
+            fd = os.open(os.path.join(cores_dir, name), os.O_RDWR)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return fd
+        except OSError:
+            os.close(fd)
+    return None
+
+
+def _borrowed_pool(fn, chunks, n: int) -> list:
+    """The chunks on n spawned processes (children of this one, reaped here, so the runner counts their CPU)."""
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(max_workers=n, mp_context=mp.get_context("spawn"), initializer=_no_borrowing) as pool:
+        return list(pool.map(_timed_chunk, [fn] * len(chunks), chunks))
+
+
+def _no_borrowing() -> None:
+    """In a borrowed process: its own maps run in-process (the cores are taken)."""
+    os.environ.pop(CORES_ENV, None)
+
+
 def _pool(n: int):
     """A process pool of ``n`` workers, started once per process (forkserver: the workers do not inherit the
     kernel's threads and sockets; the server imports the package once)."""
