@@ -54,15 +54,24 @@ def _as_args(task) -> tuple:
     return task if isinstance(task, tuple) else (task,)
 
 
-def _run_chunk(fn: Callable, chunk: Sequence[tuple]) -> list:
-    """Run consecutive tasks with one BLAS thread (in a worker, or in-process)."""
-    with single_blas_thread():
-        return [fn(*args) for args in chunk]
+_one_thread_pid = None   # the worker process whose BLAS is limited to one thread (set once: ~3 ms a call)
 
 
-def _timed_chunk(fn: Callable, chunk: Sequence[tuple]) -> tuple[list, float]:
+def _one_blas_thread_here() -> None:
+    """In a pool or Dask worker process: BLAS limited to one thread for the rest of its life."""
+    global _one_thread_pid
+    if _one_thread_pid != os.getpid():
+        from threadpoolctl import threadpool_limits
+        threadpool_limits(limits=1, user_api="blas")
+        _one_thread_pid = os.getpid()
+
+
+def _timed_chunk(fn: Callable, chunk: Sequence[tuple], remote: bool = True) -> tuple[list, float]:
+    """Run consecutive tasks (with one BLAS thread), and the seconds they took."""
+    if remote:
+        _one_blas_thread_here()
     t = time.perf_counter()
-    out = _run_chunk(fn, chunk)
+    out = [fn(*args) for args in chunk]
     return out, time.perf_counter() - t
 
 
@@ -120,6 +129,11 @@ def default_chunksize(n_tasks: int, scheduler: str | None = None, processes: int
 # ------------------------------------------------------------------ backends
 def _in_process(fn, chunks, cores_dir: str) -> list:
     """Run the chunks here; after BORROW_AFTER seconds, hand the rest to 1 + k processes if k cores are free."""
+    with single_blas_thread():
+        return _in_process_loop(fn, chunks, cores_dir)
+
+
+def _in_process_loop(fn, chunks, cores_dir: str) -> list:
     parts, t0 = [], time.perf_counter()
     for i, chunk in enumerate(chunks):
         left = len(chunks) - i
@@ -131,7 +145,7 @@ def _in_process(fn, chunks, cores_dir: str) -> list:
                 finally:
                     for fd in borrowed:
                         os.close(fd)
-        parts.append(_timed_chunk(fn, chunk))
+        parts.append(_timed_chunk(fn, chunk, remote=False))
     return parts
 
 
