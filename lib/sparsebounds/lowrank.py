@@ -78,11 +78,15 @@ def train_grid(Bs, mus, lams, seeds, *, steps: int, n_train: int = 512, d_in: in
     data = {s: teacher_data(int(s), n_train, d_in, d_out, teacher_width) for s in seeds}
     inits = {s: init_weights(int(s), d_in, width, d_out) for s in seeds}
     out = {"B": Bg.astype(int), "mu": mug, "lam": lamg, "seed": sg.astype(int), "steps": steps}
-    # one batched run per batch size (no padded rows), each an independent task of one map
+    # one batched run per (batch size, seed), each an independent task of one map: every operation of the
+    # loop acts on each configuration separately (stacked products, elementwise updates), so how the
+    # configurations are batched does not change a bit of any result
     sizes = sorted(set(int(b) for b in Bs))
-    sels = [np.flatnonzero(Bg == B) for B in sizes]
-    tasks = [(B, mug[sel], lamg[sel], sg[sel].astype(int), data, inits, steps, log_every, snapshot_lags,
-              spectrum_steps, B == n_train) for B, sel in zip(sizes, sels)]
+    sels = [np.flatnonzero((Bg == B) & (sg == s)) for B in sizes for s in seeds]
+    sels = [sel for sel in sels if sel.size]
+    tasks = [(int(Bg[sel[0]]), mug[sel], lamg[sel], sg[sel].astype(int), {int(sg[sel[0]]): data[sg[sel[0]]]},
+              {int(sg[sel[0]]): inits[sg[sel[0]]]}, steps, log_every, snapshot_lags, spectrum_steps,
+              int(Bg[sel[0]]) == n_train) for sel in sels]
     parts = list(zip(sels, map_tasks(_train_same_B_task, tasks)))
     G = len(grid)
     for key in ("grad_sv", "W_T", "loss", "loss0"):
