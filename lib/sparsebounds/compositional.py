@@ -455,6 +455,25 @@ def trained_shallow_errors(target, row: int, widths, seeds, n_train: int, steps:
     return (err.max(1).reshape(shape).T, np.sqrt((err ** 2).mean(1)).reshape(shape).T)
 
 
+def trained_shallow_task(d: int, n_targets: int, widths, seeds, n_train: int, steps: int, n_test: int, lr: float):
+    """A task of :func:`trained_shallow_sweep`: notebook 02's trained shallow nets at input dimension d, on the
+    first of ``n_targets`` random W_2 sphere targets, tested on uniform and corner points (stream [1, 5, d])."""
+    target = SphereTarget.random(range(n_targets), d, 2)
+    X_test = test_points(d, n_test, seed=1, target=target, n_corner=n_test // 2 ** d // 10)
+    return trained_shallow_errors(target, 0, widths, list(seeds), n_train, steps, X_test, lr=lr)
+
+
+def trained_shallow_sweep(ds, n_targets: int, widths, seeds, n_train: int, steps: int, n_test: int,
+                          lr: float = 0.03) -> dict:
+    """{d: (sup, rms errors)} of :func:`trained_shallow_task` for every d in ``ds``, as one map (one task per d)."""
+    from .tasks import map_tasks
+
+    ds = [int(d) for d in ds]
+    runs = map_tasks(trained_shallow_task, [(d, n_targets, list(widths), list(seeds), n_train, steps, n_test, lr)
+                                            for d in ds])
+    return dict(zip(ds, runs))
+
+
 # ------------------------------------------------------------------ the worst case of the recursion
 def linear_hard_instance(d: int, L: float, eps: float, n_points: int = 64, seed: int = 0):
     """Where the propagation bound is attained: every node h(a, b) = (L/2)(a + b), every approximant
