@@ -8,6 +8,7 @@ Modules, one idea each:
   output          -- where figures go, saving with their data, plot style, round-off formatting
   runner          -- execute notebooks with papermill (``python -m sparsebounds run``)
   threads         -- one BLAS thread for loops of small products
+  tasks           -- one map for the seeded work units: in-process, local processes or a Dask cluster
   proximal        -- 01: ISTA / FISTA / gradient descent, Lasso and worst-case instances
   compositional   -- 02, 03: smooth and tree-compositional targets, grid approximants, error propagation
   networks        -- batched shallow and tree networks trained with Adam (02, 03, 04)
