@@ -106,15 +106,10 @@ def verdict_text(c: dict) -> tuple[str, str]:
 
 
 def summary_line(claims: list[dict]) -> str:
+    """Counted by evidence class, as the runner and the README count them: identities are not evidence."""
+    from sparsebounds.claims import summary
     nbs = sorted({c.get("notebook", "") for c in claims})
-    count = {v: sum(c.get("verdict") == v for c in claims) for v in ("holds", "violated", "untestable")}
-    parts = [f"{count['holds']} hold", f"{count['violated']} violated"]
-    expected = sum(c.get("verdict") == "violated" and c.get("expected_verdict") == "violated" for c in claims)
-    if expected:
-        parts[-1] += f" ({expected} as expected)"
-    if count["untestable"]:
-        parts.append(f"{count['untestable']} untestable here")
-    return f"{len(claims)} claims in {len(nbs)} notebooks: " + ", ".join(parts) + "."
+    return f"{len(claims)} claims in {len(nbs)} notebooks: {summary(claims)}."
 
 
 _INLINE_MATH = re.compile(r"(?<![\\$])\$(?!\$)([^$\n]+?)(?<!\\)\$")

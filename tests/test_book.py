@@ -135,7 +135,8 @@ def test_claims_page_reads_both_record_formats(tmp_path):
     assert 'href="notebooks/02_y.html"' in page
     assert "B K = 382 &gt; rank 64" in page and "finite-m correction" in page and "slope -1" in page
     assert '<span class="math notranslate nohighlight">\\(\\lambda\\)</span>' in page  # $...$ becomes maths
-    assert "4 claims in 2 notebooks: 0 hold, 3 violated (1 as expected), 1 untestable here." in page
+    assert ("4 claims in 2 notebooks: 1 test: 0 hold, 1 violated as expected · 1 identity: 0 hold, 1 violated "
+            "unexpectedly · 1 untestable here · 1 without an evidence class.") in page   # identities apart
 
 
 def test_figures_are_owned_by_their_notebook_prefix(tmp_path):

@@ -103,3 +103,60 @@ def test_readme_explains_every_expected_violation(committed):
     expected = {c["id"] for c in committed if c["expected_verdict"] == "violated"}
     named = {c["id"] for c in committed if f"`{c['id']}`" in status}
     assert expected <= named, f"README's status section does not explain {expected - named}"
+
+
+# Every `test` claim and the test in tests/ that runs the notebook's experiment and rejects its wrong
+# alternatives again (the mutation test). A new test claim without an entry here fails the next test.
+MUTATION_TESTS = {
+    "ista-rate": "test_proximal.py::test_upper_bounds_with_exponent_raised_by_half_are_rejected",
+    "fista-rate": "test_proximal.py::test_shrunk_constants_are_rejected_where_the_hard_instance_attains_them",
+    "fista-exponent": "test_proximal.py::test_fista_exponent_check_rejects_shifted_exponents",
+    "02_p1_interpolation_rate": "test_approximation.py::test_nb02_rate_holds_and_wrong_exponents_are_rejected",
+    "03_propagation_bound": "test_approximation.py::test_nb03_bound_holds_and_dropping_lipschitz_factors_breaks_it",
+    "03_deep_rate_per_node": "test_approximation.py::test_nb03_rate_per_node_holds_and_wrong_exponents_are_rejected",
+    "03_deep_rate_d_independent":
+        "test_approximation.py::test_nb03_rate_is_independent_of_d_and_the_curse_alternative_is_rejected",
+    "03_deep_beats_shallow_trained": "test_approximation.py::test_nb03_deep_beats_shallow_at_d8_rejects_no_advantage",
+    "03_advantage_needs_matching_graph": "test_approximation.py::test_nb03_matching_graph_rejects_depth_helps_regardless",
+    "rademacher-l1-massart": "test_rademacher.py::test_massart_mutations_are_rejected",
+    "rademacher-l1-tight": "test_rademacher.py::test_l1_tightness_against_the_exact_ratio_and_its_mutations",
+    "rademacher-l2-bound": "test_rademacher.py::test_l2_bound_holds_and_its_mutations_are_rejected",
+    "rademacher-l1-rate": "test_rademacher.py::test_l1_rate_accepts_one_half_and_rejects_wrong_exponents_at_every_d",
+    "sparse-bound-tracks-gap":
+        "test_generalization.py::test_sparse_bound_tracks_the_gap_and_the_dense_alternative_is_rejected",
+    "lasso_noise_tail": "test_lasso_error.py::test_noise_tail_and_its_mutations",
+    "lasso_l2_error_bound": "test_lasso_error.py::test_error_bound_holds_and_kappa_is_needed",
+    "lasso_rate_in_n": "test_lasso_error.py::test_rate_in_n_and_mutations",
+    "lasso_rate_in_s": "test_lasso_error.py::test_rate_in_s_and_mutations",
+    "lasso_error_collapse": "test_lasso_error.py::test_collapse_and_mutations",
+    "iht_step_contraction_golden": "test_iht.py::test_mutation_dropped_factor_rejected",
+    "iht_noise_floor": "test_iht.py::test_noise_floor_and_mutation",
+    "l1_transition_location": "test_phase_transition.py::test_location_holds_and_mutations_rejected",
+    "l1_transition_width_constant": "test_phase_transition.py::test_width_constant_holds_and_mutations_rejected",
+    "08-adder-exact": "test_circuits.py::test_mutation_compiler_dropping_any_gate_rejected",
+    "08-shallow-adder-6n": "test_circuits.py::test_mutation_wrong_shallow_constructions_rejected",
+    "08-top-mobius-coefficients": "test_circuits.py::test_mutation_wrong_top_coefficient_rejected",
+    "08-shallow-fan-in": "test_circuits.py::test_notebook_fan_in_claim_and_mutations",
+    "08-parity-shallow": "test_circuits.py::test_mutation_parity_coefficients_one_rejected",
+    "09-rank-falls-with-decay": "test_lowrank.py::test_rank_falls_with_decay_and_rejects_the_opposite",
+    "09-gd-rank-falls-with-decay": "test_lowrank.py::test_gradient_descent_control_collapses_and_rejects_needing_noise",
+    "09-rank-falls-with-step": "test_lowrank.py::test_rank_falls_with_step_and_rejects_the_opposite",
+    "09-no-collapse-without-decay": "test_lowrank.py::test_no_collapse_without_decay_and_the_check_sees_a_collapse",
+    "09-rank-rises-with-batch-where-bound-bites": "test_lowrank.py::test_wide_rejects_rank_of_the_order_of_the_bound",
+    "10-gram-closed-form": "test_overparam.py::test_gram_closed_form_and_wrong_kernels",
+    "10-rate-bound": "test_overparam.py::test_rate_bound_holds_and_faster_rates_are_rejected",
+    "10-movement-rate": "test_overparam.py::test_movement_exponent",
+    "10-fine-grained-trajectory": "test_overparam.py::test_trajectory_prediction_and_wrong_predictions",
+    "10-structured-faster": "test_overparam.py::test_structured_labels_train_faster_than_random",
+}
+
+
+def test_every_test_claim_has_a_mutation_test(committed):
+    from pathlib import Path
+    tests = Path(__file__).parent
+    for c in committed:
+        if c["evidence_class"] == "test":
+            assert c["id"] in MUTATION_TESTS, f"{c['id']} is a test: name its mutation test in MUTATION_TESTS"
+    for cid, where in MUTATION_TESTS.items():
+        module, func = where.split("::")
+        assert f"def {func}(" in (tests / module).read_text(), f"{cid}: {where} does not exist"
