@@ -15,8 +15,9 @@ from pathlib import Path
 
 import nbval.plugin
 
-from sparsebounds import equivalence
-from sparsebounds.runner import BLAS_THREADS, KERNEL_ENV, coalesce_streams
+from sparsebounds.harness import equivalence
+from sparsebounds.harness.runner import BLAS_THREADS, KERNEL_ENV, coalesce_streams
+
 
 def _remove_scratch_of_dead_sessions() -> None:
     for old in Path(tempfile.gettempdir()).glob("sparsebounds-nbval-figures-*-*"):

@@ -22,7 +22,6 @@ ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 import pages  # noqa: E402
 
-
 # sphinx-build, in a process that skips importing `rfc3987_syntax`: jsonschema (imported by nbformat) loads it
 # only to check the "iri" string format, which the book never uses, and it compiles ~40 grammars on import
 # (2-7 s on this machine, about a third of the whole build).

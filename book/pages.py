@@ -107,7 +107,7 @@ def verdict_text(c: dict) -> tuple[str, str]:
 
 def summary_line(claims: list[dict]) -> str:
     """Counted by evidence class, as the runner and the README count them: identities are not evidence."""
-    from sparsebounds.claims import summary
+    from sparsebounds.harness.claims import summary
     nbs = sorted({c.get("notebook", "") for c in claims})
     return f"{len(claims)} claims in {len(nbs)} notebooks: {summary(claims)}."
 

@@ -1,15 +1,16 @@
 """Approximation pillar (notebooks 02, 03): unit tests of sparsebounds.compositional and mutation tests.
 
 Mutation tests run the notebooks' experiments (library functions) with the notebooks' default parameters
-(``runner.notebook_defaults``), apply the notebooks' checks, and assert what the theory predicts: the claim
+(``parameters.notebook_defaults``), apply the notebooks' checks, and assert what the theory predicts: the claim
 holds and each deliberately wrong claim (shifted exponent, dropped factor) is rejected.
 """
 import numpy as np
 import pytest
 
-from sparsebounds import checks, runner
 from sparsebounds import compositional as comp
 from sparsebounds import networks as nw
+from sparsebounds.harness import checks, parameters
+
 
 # ------------------------------------------------------------------ unit tests
 @pytest.mark.parametrize("d", [1, 2, 3, 4])
@@ -115,7 +116,7 @@ def _wrong_exponents(d, m):
 @pytest.fixture(scope="module")
 def nb02():
     """Notebook 02's experiment with its default parameters."""
-    p = runner.notebook_defaults("02")
+    p = parameters.notebook_defaults("02")
     keys = ("n_targets", "levels", "max_pieces", "sub", "corner_sub", "n_shift")
     return p, {(d, m): comp.p1_rate_data(d, m, **{k: p[k] for k in keys})[:2] for d in (1, 2, 3, 4) for m in (1, 2)}
 
@@ -147,7 +148,7 @@ def test_nb02_relu_interpolant_is_bit_exact_on_dyadic_data():
 @pytest.fixture(scope="module")
 def nb03():
     """Notebook 03's constructive experiment with its default parameters."""
-    p = runner.notebook_defaults("03")
+    p = parameters.notebook_defaults("03")
     keys = ("n_targets", "n_test", "levels", "node_sub")
     return p, {d: comp.tree_rate_data(d, **{k: p[k] for k in keys}) for d in (4, 8, 16)}
 
@@ -206,7 +207,7 @@ def test_nb03_dropped_lipschitz_mutation_rejected_on_worst_case(d):
 def nb03_training():
     """Notebook 03's training experiment at d = 8 (tree and ridge targets), default parameters except one more
     seed per target: 2 x 4 = 8 pairs, the smallest default-sized design whose sign test can reach alpha/4."""
-    p = dict(runner.notebook_defaults("03"), train_seeds=4)
+    p = dict(parameters.notebook_defaults("03"), train_seeds=4)
     keys = ("train_targets", "train_seeds", "node_widths", "lrs", "train_steps", "n_train", "n_val", "n_test")
     design = {k: p[k] for k in keys}
     return p, comp.training_experiment(8, "tree", **design), comp.training_experiment(8, "ridge", **design)
@@ -221,7 +222,7 @@ def test_nb03_matching_graph_rejects_depth_helps_regardless(nb03_training):
 
 
 def test_nb03_deep_beats_shallow_at_d8_rejects_no_advantage(nb03_training):
-    """03_deep_beats_shallow_trained's wrong claim 'no advantage at d = 8' is rejected at alpha/4 (the full
+    """03-deep-beats-shallow-trained's wrong claim 'no advantage at d = 8' is rejected at alpha/4 (the full
     profile rejects it with 24 pairs; the d = 4 part of that claim is a registered finding, not asserted)."""
     p, tree, _ = nb03_training
     assert 0.5 ** (p["train_targets"] * p["train_seeds"]) <= p["alpha"] / 4

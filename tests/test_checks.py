@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from sparsebounds import checks
+from sparsebounds.harness import checks
 
 
 def test_below_and_above_detect_a_single_violation():

@@ -10,9 +10,10 @@ by a constant factor or by one.
 import numpy as np
 import pytest
 
-from sparsebounds import checks, circuits, runner
+from sparsebounds import circuits
+from sparsebounds.harness import checks, parameters
 
-P = runner.notebook_defaults("08")
+P = parameters.notebook_defaults("08")
 NS = np.arange(1, P["n_max"] + 1)
 
 

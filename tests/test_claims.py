@@ -4,8 +4,8 @@ import json
 import pytest
 import sympy as sp
 
-from sparsebounds import checks, claims
-from sparsebounds.runner import FIGURES, NOTEBOOKS, README
+from sparsebounds.harness import checks, claims
+from sparsebounds.harness.runner import FIGURES, NOTEBOOKS, README
 
 NBS = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
 
@@ -21,7 +21,7 @@ def _reg(**kw):
     args = dict(statement="s", bound="1/k", symbols={"k": "steps"}, kind="rate", check=checks.within(0, -1, 1),
                 evidence_class="identity", display=False)
     args.update(kw)
-    return claims.register("x", **args)
+    return claims.register("99-x", **args)
 
 
 def test_register_refuses_unknown_kinds_and_unparseable_bounds():
@@ -49,11 +49,11 @@ def test_register_demands_an_honest_evidence_class():
     assert rec["rejects"] == [{"alternative": "exponent -2", "rejected": True, "evidence": wrong.evidence}]
     assert claims.surprises(rec) == []
     blunt = _reg(evidence_class="test", rejects={"exponent -2": checks.within(0, -1, 1)})
-    assert claims.surprises(blunt) == ["x: the wrong alternative 'exponent -2' is no longer rejected by the data, "
+    assert claims.surprises(blunt) == ["99-x: the wrong alternative 'exponent -2' is no longer rejected by the data, "
                                        "so the claim is not a test"]
     assert _reg(evidence_class="untestable", reason="B K = 382 > rank 64: the bound cannot bite")["verdict"] == "untestable"
     late = _reg(expected="violated", expected_reason="a finding written up in the notebook")
-    assert claims.surprises(late) == ["x: expected violated, got holds"]
+    assert claims.surprises(late) == ["99-x: expected violated, got holds"]
 
 
 def test_summary_counts_by_evidence_class():
@@ -108,31 +108,31 @@ def test_readme_explains_every_expected_violation(committed):
 # Every `test` claim and the test in tests/ that runs the notebook's experiment and rejects its wrong
 # alternatives again (the mutation test). A new test claim without an entry here fails the next test.
 MUTATION_TESTS = {
-    "ista-rate": "test_proximal.py::test_upper_bounds_with_exponent_raised_by_half_are_rejected",
-    "fista-rate": "test_proximal.py::test_shrunk_constants_are_rejected_where_the_hard_instance_attains_them",
-    "fista-exponent": "test_proximal.py::test_fista_exponent_check_rejects_shifted_exponents",
-    "02_p1_interpolation_rate": "test_approximation.py::test_nb02_rate_holds_and_wrong_exponents_are_rejected",
-    "03_propagation_bound": "test_approximation.py::test_nb03_bound_holds_and_dropping_lipschitz_factors_breaks_it",
-    "03_deep_rate_per_node": "test_approximation.py::test_nb03_rate_per_node_holds_and_wrong_exponents_are_rejected",
-    "03_deep_rate_d_independent":
+    "01-ista-rate": "test_proximal.py::test_upper_bounds_with_exponent_raised_by_half_are_rejected",
+    "01-fista-rate": "test_proximal.py::test_shrunk_constants_are_rejected_where_the_hard_instance_attains_them",
+    "01-fista-exponent": "test_proximal.py::test_fista_exponent_check_rejects_shifted_exponents",
+    "02-p1-interpolation-rate": "test_approximation.py::test_nb02_rate_holds_and_wrong_exponents_are_rejected",
+    "03-propagation-bound": "test_approximation.py::test_nb03_bound_holds_and_dropping_lipschitz_factors_breaks_it",
+    "03-deep-rate-per-node": "test_approximation.py::test_nb03_rate_per_node_holds_and_wrong_exponents_are_rejected",
+    "03-deep-rate-d-independent":
         "test_approximation.py::test_nb03_rate_is_independent_of_d_and_the_curse_alternative_is_rejected",
-    "03_deep_beats_shallow_trained": "test_approximation.py::test_nb03_deep_beats_shallow_at_d8_rejects_no_advantage",
-    "03_advantage_needs_matching_graph": "test_approximation.py::test_nb03_matching_graph_rejects_depth_helps_regardless",
-    "rademacher-l1-massart": "test_rademacher.py::test_massart_mutations_are_rejected",
-    "rademacher-l1-tight": "test_rademacher.py::test_l1_tightness_against_the_exact_ratio_and_its_mutations",
-    "rademacher-l2-bound": "test_rademacher.py::test_l2_bound_holds_and_its_mutations_are_rejected",
-    "rademacher-l1-rate": "test_rademacher.py::test_l1_rate_accepts_one_half_and_rejects_wrong_exponents_at_every_d",
-    "sparse-bound-tracks-gap":
+    "03-deep-beats-shallow-trained": "test_approximation.py::test_nb03_deep_beats_shallow_at_d8_rejects_no_advantage",
+    "03-advantage-needs-matching-graph": "test_approximation.py::test_nb03_matching_graph_rejects_depth_helps_regardless",
+    "04-rademacher-l1-massart": "test_rademacher.py::test_massart_mutations_are_rejected",
+    "04-rademacher-l1-tight": "test_rademacher.py::test_l1_tightness_against_the_exact_ratio_and_its_mutations",
+    "04-rademacher-l2-bound": "test_rademacher.py::test_l2_bound_holds_and_its_mutations_are_rejected",
+    "04-rademacher-l1-rate": "test_rademacher.py::test_l1_rate_accepts_one_half_and_rejects_wrong_exponents_at_every_d",
+    "04-sparse-bound-tracks-gap":
         "test_generalization.py::test_sparse_bound_tracks_the_gap_and_the_dense_alternative_is_rejected",
-    "lasso_noise_tail": "test_lasso_error.py::test_noise_tail_and_its_mutations",
-    "lasso_l2_error_bound": "test_lasso_error.py::test_error_bound_holds_and_kappa_is_needed",
-    "lasso_rate_in_n": "test_lasso_error.py::test_rate_in_n_and_mutations",
-    "lasso_rate_in_s": "test_lasso_error.py::test_rate_in_s_and_mutations",
-    "lasso_error_collapse": "test_lasso_error.py::test_collapse_and_mutations",
-    "iht_step_contraction_golden": "test_iht.py::test_mutation_dropped_factor_rejected",
-    "iht_noise_floor": "test_iht.py::test_noise_floor_and_mutation",
-    "l1_transition_location": "test_phase_transition.py::test_location_holds_and_mutations_rejected",
-    "l1_transition_width_constant": "test_phase_transition.py::test_width_constant_holds_and_mutations_rejected",
+    "05-lasso-noise-tail": "test_lasso_error.py::test_noise_tail_and_its_mutations",
+    "05-lasso-l2-error-bound": "test_lasso_error.py::test_error_bound_holds_and_kappa_is_needed",
+    "05-lasso-rate-in-n": "test_lasso_error.py::test_rate_in_n_and_mutations",
+    "05-lasso-rate-in-s": "test_lasso_error.py::test_rate_in_s_and_mutations",
+    "05-lasso-error-collapse": "test_lasso_error.py::test_collapse_and_mutations",
+    "06-iht-step-contraction-golden": "test_iht.py::test_mutation_dropped_factor_rejected",
+    "06-iht-noise-floor": "test_iht.py::test_noise_floor_and_mutation",
+    "07-l1-transition-location": "test_phase_transition.py::test_location_holds_and_mutations_rejected",
+    "07-l1-transition-width-constant": "test_phase_transition.py::test_width_constant_holds_and_mutations_rejected",
     "08-adder-exact": "test_circuits.py::test_mutation_compiler_dropping_any_gate_rejected",
     "08-shallow-adder-6n": "test_circuits.py::test_mutation_wrong_shallow_constructions_rejected",
     "08-top-mobius-coefficients": "test_circuits.py::test_mutation_wrong_top_coefficient_rejected",

@@ -8,7 +8,7 @@ import pytest
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from sparsebounds import equivalence as eq  # noqa: E402
+from sparsebounds.harness import equivalence as eq  # noqa: E402
 
 
 # ------------------------------------------------------------------ printed text
@@ -27,7 +27,7 @@ def test_text_accepts_ulp_noise(old, new):
     ("ratio 0.51", "ratio 0.55"),                             # a number moved at the printed precision
     ("max ratio 0.512000", "max ratio 0.513000"),             # 0.2 % > RTOL, beyond the last digit
     ("13 filters", "12 filters"),                             # counts are exact
-    ("fista-rate holds", "fista-rate violated"),              # words are exact
+    ("01-fista-rate holds", "01-fista-rate violated"),              # words are exact
     ("slope -1.962", "slope -1.962 (2 points)"),
 ])
 def test_text_rejects_real_changes(old, new):
@@ -35,7 +35,7 @@ def test_text_rejects_real_changes(old, new):
 
 
 # ------------------------------------------------------------------ claim records
-CLAIM = {"id": "fista-rate", "kind": "upper bound", "evidence_class": "test", "verdict": "holds",
+CLAIM = {"id": "01-fista-rate", "kind": "upper bound", "evidence_class": "test", "verdict": "holds",
          "expected_verdict": "holds", "bound": "2*L*R**2/(k + 1)**2",
          "evidence": {"parts": [{"points": 2000, "violations": 0, "max_ratio_observed_over_bound": 0.511678,
                                  "max_relative_error": "below 1e-12"}]}}
@@ -52,12 +52,12 @@ def _claim(**changes):
 def test_claims_accept_noise_and_reject_moved_numbers_and_verdicts():
     assert eq.claims_differences([CLAIM], [_claim(max_ratio_observed_over_bound=0.511679)]) == []
     moved = eq.claims_differences([CLAIM], [_claim(max_ratio_observed_over_bound=0.55)])
-    assert moved == ["claim fista-rate: evidence.parts[0].max_ratio_observed_over_bound: 0.511678 -> 0.55"]
+    assert moved == ["claim 01-fista-rate: evidence.parts[0].max_ratio_observed_over_bound: 0.511678 -> 0.55"]
     assert eq.claims_differences([CLAIM], [_claim(verdict="violated")])
     assert eq.claims_differences([CLAIM], [_claim(evidence_class="identity")])
     assert eq.claims_differences([CLAIM], [_claim(violations=1)])
     assert eq.claims_differences([CLAIM], [_claim(max_relative_error=3e-3)])
-    assert eq.claims_differences([CLAIM], []) == ["claim fista-rate: removed"]
+    assert eq.claims_differences([CLAIM], []) == ["claim 01-fista-rate: removed"]
 
 
 # ------------------------------------------------------------------ figures

@@ -2,18 +2,20 @@
 network claim on its own data.
 
 The mutation test runs the notebook's tracking experiment with its default parameters
-(``runner.notebook_defaults("04")``, the same seed streams) and checks the notebook's test claim
-``sparse-bound-tracks-gap``: the per-node (sparse) bound ranks the measured gaps (Spearman, permutation
+(``parameters.notebook_defaults("04")``, the same seed streams) and checks the notebook's test claim
+``04-sparse-bound-tracks-gap``: the per-node (sparse) bound ranks the measured gaps (Spearman, permutation
 test) and better than the full-matrix (dense) bound, and the wrong alternative "the dense bound tracks at
-least as well" is rejected by the same check. The identity ``sparse-dense-ratio-shared`` (a closed form) is
+least as well" is rejected by the same check. The identity ``04-sparse-dense-ratio-shared`` (a closed form) is
 checked with a wrong exponent rejected.
 """
 import numpy as np
 import pytest
 
-from sparsebounds import checks, runner, generalization as gen, networks as nw
+from sparsebounds import generalization as gen
+from sparsebounds import networks as nw
+from sparsebounds.harness import checks, parameters
 
-P = runner.notebook_defaults("04")
+P = parameters.notebook_defaults("04")
 
 
 # ------------------------------------------------------------------ Toeplitz

@@ -1,7 +1,7 @@
 """Unit and mutation tests for sparsebounds.iht (notebook 06).
 
 The mutation tests run the notebook's experiment (``iht.experiment``) with its default parameters
-(``runner.notebook_defaults("06")``) and feed the same check a wrong claim: the factor phi dropped, the
+(``parameters.notebook_defaults("06")``) and feed the same check a wrong claim: the factor phi dropped, the
 contraction squared, the noise term of the floor dropped.
 """
 from itertools import combinations
@@ -10,7 +10,8 @@ from math import comb
 import numpy as np
 import pytest
 
-from sparsebounds import checks, iht, runner
+from sparsebounds import iht
+from sparsebounds.harness import checks, parameters
 
 PHI = (1 + np.sqrt(5)) / 2
 D, S = 20, 2
@@ -82,7 +83,7 @@ def test_named_streams_are_separate():
 @pytest.fixture(scope="module")
 def nb():
     """Notebook 06's default-profile data, from the notebook's own experiment and parameters."""
-    P = runner.notebook_defaults("06")
+    P = parameters.notebook_defaults("06")
     rows = iht.experiment(**P)
     d3 = np.concatenate([r["d3"] for r in rows])
     step = np.concatenate([np.maximum(r["step_traj"], r["step_adv"]) for r in rows])

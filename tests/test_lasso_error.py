@@ -1,12 +1,14 @@
 """Unit and mutation tests for sparsebounds.lasso_error (notebook 05).
 
-The mutation tests run the notebook's experiments with its default parameters (``runner.notebook_defaults``)
+The mutation tests run the notebook's experiments with its default parameters (``parameters.notebook_defaults``)
 and feed the same checks the wrong claims the notebook names: each must be rejected, the claim must hold.
 """
 import numpy as np
 import pytest
 
-from sparsebounds import checks, lasso_error as le, proximal, runner
+from sparsebounds import lasso_error as le
+from sparsebounds import proximal
+from sparsebounds.harness import checks, parameters
 
 
 def lam_theory(sigma, n, p, eta):
@@ -87,7 +89,7 @@ def test_collapse_tolerance_is_the_midpoint_to_the_nearest_alternative():
 # ---------------------------------------------------------------- the notebook's experiments, default profile
 @pytest.fixture(scope="module")
 def nb():
-    d = runner.notebook_defaults("05")
+    d = parameters.notebook_defaults("05")
     n0, p0, s0 = le.THEORY_POINT
     lam0 = lam_theory(d["sigma"], n0, p0, d["eta"])
     runs = [le.theory_lambda_runs(d["seed"], d["n_seeds"], n0, p0, s0, lam0, sigma=d["sigma"],

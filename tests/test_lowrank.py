@@ -1,6 +1,6 @@
 """Unit and mutation tests for sparsebounds.lowrank (notebook 09).
 
-Every experiment here is the notebook's, called with its default parameters (``runner.notebook_defaults``)
+Every experiment here is the notebook's, called with its default parameters (``parameters.notebook_defaults``)
 on a documented part of its grid; a run depends only on its own (B, mu, lambda, seed), so the part gives the
 same runs as the notebook (``test_grid_composition_does_not_change_a_run``). The worst cases are the
 notebook's attained instances (mu = 0.05, lambda = 0.01).
@@ -8,9 +8,10 @@ notebook's attained instances (mu = 0.05, lambda = 0.01).
 import numpy as np
 import pytest
 
-from sparsebounds import checks, lowrank, runner
+from sparsebounds import lowrank
+from sparsebounds.harness import checks, parameters
 
-P = runner.notebook_defaults("09")
+P = parameters.notebook_defaults("09")
 ALPHA, TRANSIENT = 0.05, 0.1            # the notebook's fixed decision level and transient share
 MU_HI, LAM_HI = max(P["learning_rates"]), max(P["weight_decays"])
 

@@ -1,13 +1,14 @@
 """Unit and mutation tests for sparsebounds.overparam (notebook 10).
 
 The mutation tests run notebook 10's experiment with the notebook's default parameters
-(``runner.notebook_defaults("10")``) and feed the notebook's checks the wrong claims it lists: each must fail on
+(``parameters.notebook_defaults("10")``) and feed the notebook's checks the wrong claims it lists: each must fail on
 the same data, and the claim itself must hold.
 """
 import numpy as np
 import pytest
 
-from sparsebounds import checks, overparam as op, runner
+from sparsebounds import overparam as op
+from sparsebounds.harness import checks, parameters
 
 
 # ---------------------------------------------------------------- unit tests
@@ -140,7 +141,7 @@ def test_steps_to_fraction_and_loss_ratio():
 # ---------------------------------------------------------------- the notebook's data
 @pytest.fixture(scope="module")
 def nb():
-    p = runner.notebook_defaults("10")
+    p = parameters.notebook_defaults("10")
     seeds = list(range(p["seed"], p["seed"] + p["n_seeds"]))
     out = op.experiment(p["n"], p["d"], p["widths"], seeds, p["steps"], p["eta_scale"])
     widths = np.array(p["widths"])

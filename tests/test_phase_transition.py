@@ -1,6 +1,6 @@
 """Unit and mutation tests for sparsebounds.phase_transition (notebook 07).
 
-The mutation tests run the notebook's lines with its default parameters (``runner.notebook_defaults``) and feed
+The mutation tests run the notebook's lines with its default parameters (``parameters.notebook_defaults``) and feed
 the same checks the wrong claims the notebook names.
 """
 import numpy as np
@@ -9,7 +9,8 @@ from scipy.integrate import quad
 from scipy.special import erfc
 from scipy.stats import norm
 
-from sparsebounds import checks, phase_transition as pt, runner
+from sparsebounds import phase_transition as pt
+from sparsebounds.harness import checks, parameters
 
 SEED = 0
 
@@ -110,7 +111,7 @@ def test_width_statistics_on_exact_data():
 
 @pytest.fixture(scope="module")
 def nb():
-    d = runner.notebook_defaults("07")
+    d = parameters.notebook_defaults("07")
     lines = pt.transition_lines(d["seed"], d["d_list"], d["rho_list"], d["trials"], d["tol"])
     grid_s, grid_mc = pt.phase_diagram(d["seed"], d["grid_d"], d["grid_n"], d["grid_trials"], d["tol"])
     return dict(d=d, lines=lines, grid_s=grid_s, grid_mc=grid_mc)

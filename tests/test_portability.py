@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from sparsebounds import claims as claims_mod
-from sparsebounds import equivalence, runner
+from sparsebounds.harness import claims as claims_mod
+from sparsebounds.harness import equivalence, runner
 
 CPUS = equivalence.simulated_cpus()
 

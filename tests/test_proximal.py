@@ -1,11 +1,12 @@
 """ISTA/FISTA library tests and notebook 01's mutation tests (same data as the notebook's default run, from the
-notebook's own parameters via ``runner.notebook_defaults``)."""
+notebook's own parameters via ``parameters.notebook_defaults``)."""
 import numpy as np
 import pytest
 
-from sparsebounds import checks, proximal, runner
+from sparsebounds import proximal
+from sparsebounds.harness import checks, parameters
 
-P = runner.notebook_defaults("01")
+P = parameters.notebook_defaults("01")
 
 
 @pytest.fixture(scope="module")
@@ -144,7 +145,7 @@ def test_fista_exponent_check_rejects_shifted_exponents(data):
 
 
 def test_identities_hold(data):
-    """nesterov-lower-bound (span property) and gd-tight-huber (closed form) are identities: they hold."""
+    """01-nesterov-lower-bound (span property) and 01-gd-tight-huber (closed form) are identities: they hold."""
     nest = data["nest"]
     lower = 3 * nest["R2"] / (32 * (nest["k"] + 1) ** 2)
     assert checks.above(nest["gap_gd"], lower).holds and checks.above(nest["gap_fista"], lower).holds

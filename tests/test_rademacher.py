@@ -1,7 +1,7 @@
 """Rademacher complexity of linear classes: unit tests, and mutation tests on notebook 04's data.
 
 The mutation tests rebuild the notebook's linear grid with its default parameters
-(``runner.notebook_defaults("04")``, the same seed stream ``(seed, 1)``) and check that the verdicts the
+(``parameters.notebook_defaults("04")``, the same seed stream ``(seed, 1)``) and check that the verdicts the
 notebook registers as tests hold, and that the same verdict functions reject the wrong alternatives the
 notebook names: for Massart's bound the rate 1/m, the 2 dropped inside the root, the whole sqrt(2 log 2d)
 dropped and a constant shrunk by 20 %; for its tightness the ratios 1, 1/sqrt(2) and the Gaussian large-m
@@ -12,9 +12,10 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from sparsebounds import checks, runner, rademacher as rad
+from sparsebounds import rademacher as rad
+from sparsebounds.harness import checks, parameters
 
-P = runner.notebook_defaults("04")
+P = parameters.notebook_defaults("04")
 ALT_RATE = [-1.0, -0.25]
 
 

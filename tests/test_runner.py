@@ -5,8 +5,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from sparsebounds import runner
-from sparsebounds.__main__ import main
+from sparsebounds.harness import parameters, runner
+from sparsebounds.harness.cli import main
 
 NB01 = runner.NOTEBOOKS / "01_proximal_gradient_convergence.ipynb"
 
@@ -26,7 +26,7 @@ def _nb(tmp: Path, name: str, body: str, params: str = "n = 3  # a count [1, 10]
 
 # ---------------------------------------------------------------- parameters (no kernel is started)
 def test_parameters_are_read_with_help_and_range():
-    params = runner.parameters_of(json.loads(NB01.read_text()))
+    params = parameters.parameters_of(json.loads(NB01.read_text()))
     assert params["n_seeds"].low == 1 and params["n_seeds"].high == 200
     assert isinstance(params["lam"].default, float) and params["huber_steps"].default[0] == 1
 
@@ -55,7 +55,7 @@ def test_unknown_notebook_is_named(capsys):
 
 def test_full_profile_values_are_validated_too():
     nb = json.loads(NB01.read_text())
-    full = runner.plan([NB01], "full", [])[NB01]
+    full = parameters.plan([NB01], "full", [])[NB01]
     assert full == nb["metadata"]["sparsebounds"]["full"] and full["n_seeds"] > 4
 
 
@@ -78,14 +78,14 @@ def test_stream_chunks_are_coalesced():
 
 
 # ---------------------------------------------------------------- execution (starts kernels: a few seconds)
-FIG = ("import os\nimport matplotlib.pyplot as plt\nfrom sparsebounds import output, claims, checks\n"
+FIG = ("import os\nimport matplotlib.pyplot as plt\nfrom sparsebounds.harness import checks, claims, figures\n"
        "print(hash('str hashes vary unless the seed is fixed'))\n"
        "eps = float(os.environ.get('TOY_EPS', '0'))  # how far this 'machine' moves the result\n"
        "value = (1 / 3) * (1 + eps)\nprint(f'value {value:.6f}')\n"
        "fig, ax = plt.subplots(); ax.semilogy([0, 1, 2], [1, value, 1e-15 * (1 + 1e3 * eps)])\n"
-       "claims.register('toy', statement='s', bound='n*scale', symbols={'n': 'count', 'scale': 'factor'}, kind='upper bound',"
+       "claims.register('98-toy', statement='s', bound='n*scale', symbols={'n': 'count', 'scale': 'factor'}, kind='upper bound',"
        " check=checks.below([value], [n * scale]), evidence_class='test', rejects={'a tenth': checks.below([value], [n * scale / 10])})\n"
-       "output.save_figure(fig, '98_toy')")
+       "figures.save_figure(fig, '98_toy')")
 
 
 def test_success_installs_notebook_and_figure_and_rerun_is_byte_identical(tmp_path, capsys):
@@ -95,7 +95,7 @@ def test_success_installs_notebook_and_figure_and_rerun_is_byte_identical(tmp_pa
     nb_bytes = (out / "notebooks" / "98_toy.ipynb").read_bytes()
     png = (out / "figures" / "98_toy.png").read_bytes()
     claims = json.loads((out / "figures" / "claims.json").read_text())["claims"]
-    assert [c["id"] for c in claims] == ["toy"] and claims[0]["notebook"] == "98_toy"
+    assert [c["id"] for c in claims] == ["98-toy"] and claims[0]["notebook"] == "98_toy"
     meta = json.loads(nb_bytes)
     assert "papermill" not in meta["metadata"] and all("execution" not in c["metadata"] for c in meta["cells"])
     assert runner.run([str(src)], out=out) == 0
@@ -127,7 +127,7 @@ def test_rerun_on_another_machine_keeps_committed_bytes_unless_a_result_moved(tm
     assert after["notebooks/98_toy.ipynb"] != committed["notebooks/98_toy.ipynb"]
     assert after["figures/98_toy.png"] != committed["figures/98_toy.png"]
     assert "0.333333 -> 0.336667" in report and "98_toy axes 0 item 0" in report
-    assert "claim toy: evidence.max_ratio_observed_over_bound" in report or "max_ratio" in report
+    assert "claim 98-toy: evidence.max_ratio_observed_over_bound" in report or "max_ratio" in report
 
 
 def test_surprising_verdict_exits_nonzero_after_writing(tmp_path, capsys):
@@ -136,7 +136,7 @@ def test_surprising_verdict_exits_nonzero_after_writing(tmp_path, capsys):
     assert runner.run([str(src)], out=out) == 1
     claims = json.loads((out / "figures" / "claims.json").read_text())["claims"]
     assert claims[0]["verdict"] == "violated" and (out / "figures" / "98_toy.png").exists()
-    assert "toy: expected holds, got violated" in capsys.readouterr().err
+    assert "98-toy: expected holds, got violated" in capsys.readouterr().err
 
 
 def test_expected_violation_exits_zero_and_a_fixed_one_is_a_surprise(tmp_path, capsys):
@@ -148,7 +148,7 @@ def test_expected_violation_exits_zero_and_a_fixed_one_is_a_surprise(tmp_path, c
     assert "1 violated as expected" in capsys.readouterr().out
     fixed = FIG.replace("[n * scale / 10])})", "[n * scale / 10])}" + expect)
     assert runner.run([str(_nb(tmp_path, "98_toy.ipynb", fixed))], out=out) == 1
-    assert "toy: expected violated, got holds" in capsys.readouterr().err
+    assert "98-toy: expected violated, got holds" in capsys.readouterr().err
 
 
 def test_failure_leaves_previous_outputs_untouched_and_names_the_cell(tmp_path, capsys):
@@ -158,8 +158,8 @@ def test_failure_leaves_previous_outputs_untouched_and_names_the_cell(tmp_path, 
     committed_nb = _nb(out / "notebooks", "97_bad.ipynb", "print('previous run')")
     before = committed_nb.read_bytes()
     (out / "figures" / "97_bad.png").write_bytes(b"previous figure")
-    body = ("import matplotlib.pyplot as plt\nfrom sparsebounds import output\n"
-            "output.save_figure(plt.subplots()[0], '97_bad')\nraise RuntimeError('boom in the simulation')")
+    body = ("import matplotlib.pyplot as plt\nfrom sparsebounds.harness import figures\n"
+            "figures.save_figure(plt.subplots()[0], '97_bad')\nraise RuntimeError('boom in the simulation')")
     src = _nb(tmp_path, "97_bad.ipynb", body)
     assert runner.run([str(src)], out=out) == 1
     assert committed_nb.read_bytes() == before

@@ -12,11 +12,10 @@ from pathlib import Path
 
 import nbformat
 import pytest
-
-from sparsebounds import claims, output, runner
-from sparsebounds.__main__ import main
-
 from test_runner import FIG, _nb, _tree
+
+from sparsebounds.harness import claims, figures, parameters, runner
+from sparsebounds.harness.cli import main
 
 NB08 = next(runner.NOTEBOOKS.glob("08_*.ipynb"))
 NB01 = next(runner.NOTEBOOKS.glob("01_*.ipynb"))
@@ -92,8 +91,9 @@ def test_a_copied_notebook_is_refused_before_any_kernel_with_one_line_per_proble
     err = capsys.readouterr().err.splitlines()
     assert "error: 99_copy: figure '98_toy' does not start with '99_'" in err[0]
     assert "figure '98_toy' is saved by both 98_toy and 99_copy" in err[1]
-    assert "claim id 'toy' is registered by both 98_toy and 99_copy" in err[2]
-    assert err[3] == "error: nothing was run (3 problems above)" and len(err) == 4
+    assert "99_copy: claim id '98-toy' does not start with '99-'" in err[2]
+    assert "claim id '98-toy' is registered by both 98_toy and 99_copy" in err[3]
+    assert err[4] == "error: nothing was run (4 problems above)" and len(err) == 5
     assert _tree(out) == before
 
 
@@ -103,7 +103,7 @@ def test_the_committed_notebooks_pass_the_static_checks_and_a_copy_of_01_does_no
     shutil.copyfile(NB01, copy)
     problems = runner.preflight([copy], runner.NOTEBOOKS)
     assert any("10_new_idea: figure '01_gap_vs_k' does not start with '10_'" in p for p in problems)
-    assert any("claim id 'ista-rate' is registered by both 01_proximal_gradient_convergence and 10_new_idea" in p
+    assert any("claim id '01-ista-rate' is registered by both 01_proximal_gradient_convergence and 10_new_idea" in p
                for p in problems)
 
 
@@ -115,11 +115,11 @@ def test_two_notebooks_with_one_number_are_refused(tmp_path, build, capsys, no_k
 
 
 def test_a_claim_id_registered_twice_in_one_notebook_is_refused(tmp_path, build, capsys, no_kernel):
-    twice = FIG + "\nclaims.register('toy', statement='s', bound='n', symbols={'n': 'c'}, kind='exact'," \
+    twice = FIG + "\nclaims.register('98-toy', statement='s', bound='n', symbols={'n': 'c'}, kind='exact'," \
                   " check=checks.below([1], [2]), evidence_class='identity')"
     src = _nb(tmp_path, "98_toy.ipynb", twice)
     assert runner.run([str(src)], out=tmp_path / "out") == 2
-    assert "98_toy: claim id 'toy' is registered 2 times" in _one_line(capsys.readouterr().err)
+    assert "98_toy: claim id '98-toy' is registered 2 times" in _one_line(capsys.readouterr().err)
 
 
 # ---------------------------------------------------------------- declared constraints (no kernel)
@@ -145,7 +145,7 @@ def test_a_value_in_range_that_breaks_a_declared_rule_is_refused_up_front(overri
     path = _constrained(tmp_path)
     assert runner.run([str(path)], overrides=overrides, out=tmp_path / "out") == 2
     assert message in _one_line(capsys.readouterr().err)
-    assert runner.plan([path], "default", [("d_net", "8"), ("lr", "0.4")])[path] == {"d_net": 8, "lr": 0.4}
+    assert parameters.plan([path], "default", [("d_net", "8"), ("lr", "0.4")])[path] == {"d_net": 8, "lr": 0.4}
 
 
 @pytest.mark.parametrize("rule, why", [
@@ -157,10 +157,10 @@ def test_a_value_in_range_that_breaks_a_declared_rule_is_refused_up_front(overri
     ("d_net >", "it does not parse"),
 ])
 def test_a_rule_is_evaluated_with_nothing_but_the_parameters_in_reach(rule, why, tmp_path):
-    with pytest.raises(runner.ParameterError, match="cannot be checked") as exc:
-        runner.plan([_constrained(tmp_path, [{"rule": rule, "message": "m"}])], "default", [])
+    with pytest.raises(parameters.ParameterError, match="cannot be checked") as exc:
+        parameters.plan([_constrained(tmp_path, [{"rule": rule, "message": "m"}])], "default", [])
     assert why in str(exc.value)
-    assert runner.check_rule("max(abs(x) for x in v) <= len(v) and sorted(v)[0] == -2", {"v": [3, -2, 1]})
+    assert parameters.check_rule("max(abs(x) for x in v) <= len(v) and sorted(v)[0] == -2", {"v": [3, -2, 1]})
 
 
 # ---------------------------------------------------------------- files that are broken or cannot be written
@@ -186,7 +186,7 @@ def test_a_truncated_selected_notebook_is_named(tmp_path, build, capsys, no_kern
 UNWRITABLE = """
 import sys
 from pathlib import Path
-from sparsebounds import runner
+from sparsebounds.harness import runner
 root = Path(sys.argv[1])
 runner.BUILD = root / "build"
 sys.exit(runner.run([str(root / "98_toy.ipynb")], out=root / "out"))
@@ -244,7 +244,7 @@ def test_build_on_another_filesystem_installs_by_copy_and_rename(tmp_path, monke
         out = tmp_path / "out"
         assert runner.run([str(_nb(tmp_path, "98_toy.ipynb", FIG))], out=out) == 0, capsys.readouterr().err
         assert (out / "figures" / "98_toy.png").exists() and (out / "notebooks" / "98_toy.ipynb").exists()
-        assert [c["id"] for c in json.loads((out / "figures" / "claims.json").read_text())["claims"]] == ["toy"]
+        assert [c["id"] for c in json.loads((out / "figures" / "claims.json").read_text())["claims"]] == ["98-toy"]
         assert not list(out.rglob("*.partial")) and not list((other / "tmp").iterdir())
     finally:
         shutil.rmtree(other)
@@ -286,7 +286,7 @@ def test_an_install_cut_short_by_a_kill_is_finished_by_the_next_run(tmp_path, bu
     nb_dir.mkdir()
     executed = tmp_path / "executed.ipynb"
     nb = nbformat.v4.new_notebook()
-    rec = {"id": "toy", "statement": "s", "bound": "1", "symbols": {}, "kind": "exact", "evidence_class": "identity",
+    rec = {"id": "98-toy", "statement": "s", "bound": "1", "symbols": {}, "kind": "exact", "evidence_class": "identity",
            "verdict": "holds", "expected_verdict": "holds", "evidence": {}, "source": ""}
     nb.cells = [nbformat.v4.new_code_cell("x", outputs=[nbformat.v4.new_output("display_data", {claims.MIME: rec})])]
     nbformat.write(nb, executed)
@@ -303,7 +303,7 @@ def test_an_install_cut_short_by_a_kill_is_finished_by_the_next_run(tmp_path, bu
     os.replace(tmp_fig, fig_dir / "98_toy.png")  # the first rename happened, then the kill
     runner._finish_interrupted_install(journal)
     assert (fig_dir / "98_toy.png").read_text() == "new figure" and (nb_dir / "98_toy.ipynb").exists()
-    assert [c["id"] for c in json.loads((fig_dir / "claims.json").read_text())["claims"]] == ["toy"]
+    assert [c["id"] for c in json.loads((fig_dir / "claims.json").read_text())["claims"]] == ["98-toy"]
     assert not journal.exists() and not tmp_nb.exists()
     assert "finished installing 98_toy.ipynb" in _one_line(capsys.readouterr().err)
 
@@ -370,7 +370,7 @@ def test_stale_run_folders_and_temporaries_are_removed_live_ones_kept(tmp_path, 
 PIPED = """
 import sys
 from pathlib import Path
-from sparsebounds import runner
+from sparsebounds.harness import runner
 root = Path(sys.argv[1])
 runner.BUILD = root / "build"
 sys.exit(runner.run([str(root / "98_toy.ipynb")], out=root / "out"))
@@ -389,7 +389,7 @@ def test_output_piped_into_head_loses_nothing(tmp_path):
     assert p.returncode == 0, err.decode()
     assert b"Traceback" not in err and b"BrokenPipe" not in err
     assert (tmp_path / "out" / "notebooks" / "98_toy.ipynb").exists()
-    assert json.loads((tmp_path / "out" / "figures" / "claims.json").read_text())["claims"][0]["id"] == "toy"
+    assert json.loads((tmp_path / "out" / "figures" / "claims.json").read_text())["claims"][0]["id"] == "98-toy"
 
 
 # ---------------------------------------------------------------- isolation, -p folders, kernel noise
@@ -403,7 +403,7 @@ def test_user_configuration_cannot_change_the_kernel_or_the_style(tmp_path, buil
     for k in ("sparsebounds-runner",):  # even a spec named like the runner's own
         (tmp_path / "jp" / "kernels" / k).mkdir()
         (tmp_path / "jp" / "kernels" / k / "kernel.json").write_text((spec / "kernel.json").read_text())
-    (tmp_path / "mpl").mkdir()  # (a matplotlibrc beside the notebook is read first of all: output.style() resets it)
+    (tmp_path / "mpl").mkdir()  # (a matplotlibrc beside the notebook is read first of all: figures.style() resets it)
     (tmp_path / "mpl" / "matplotlibrc").write_text("lines.linewidth: 9\nfigure.figsize: 2, 2\n")
     startup = tmp_path / "ipy" / "profile_default" / "startup"
     startup.mkdir(parents=True)
@@ -421,7 +421,7 @@ def test_user_configuration_cannot_change_the_kernel_or_the_style(tmp_path, buil
     printed = "".join(nb["cells"][2]["outputs"][0]["text"]).splitlines()
     assert printed[:3] == [sys.executable, "1.5", "False"]
     report = json.loads((folder / "figures" / "claims.json").read_text())
-    assert report["parameters"] == {"98_toy": {"n": 5}} and report["claims"][0]["id"] == "toy"
+    assert report["parameters"] == {"98_toy": {"n": 5}} and report["claims"][0]["id"] == "98-toy"
     assert "`n = 5`" in (folder / "figures" / "claims.md").read_text()
 
 
@@ -429,7 +429,7 @@ def test_style_starts_from_matplotlib_defaults():
     import matplotlib
     matplotlib.rcParams["lines.linewidth"] = 9
     try:
-        output.style()
+        figures.style()
         assert matplotlib.rcParams["lines.linewidth"] == 1.5 and matplotlib.rcParams["figure.figsize"] == [6.4, 4.2]
     finally:
         matplotlib.rcdefaults()

@@ -1,7 +1,7 @@
 """Longest-first submission: the order from the recorded durations, the wall time it predicts, the record."""
 from pathlib import Path
 
-from sparsebounds import runner
+from sparsebounds.harness import runner
 
 
 def test_longest_first_puts_unknown_notebooks_first_then_longest():

@@ -22,7 +22,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from sparsebounds import claims, runner
+from sparsebounds.harness import claims, runner
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 
@@ -33,7 +33,7 @@ START = 240.0  # seconds to wait for the toy notebooks to get going on a loaded 
 DRIVER = """
 import os, sys
 from pathlib import Path
-from sparsebounds import runner
+from sparsebounds.harness import runner
 root = Path(sys.argv[1])
 runner.NOTEBOOKS, runner.FIGURES = root / "notebooks", root / "figures"
 runner.README, runner.BUILD = root / "README.md", root / "build"
@@ -44,11 +44,11 @@ rc = runner.run(sys.argv[2:], jobs=2)
 sys.exit(rc)
 """
 
-REGISTER = ("from sparsebounds import claims, checks\n"
+REGISTER = ("from sparsebounds.harness import checks, claims\n"
             "claims.register({id!r}, statement='s', bound='n', symbols={{'n': 'count'}}, kind='upper bound',"
             " check=checks.below([1], [n]), evidence_class='identity')")
-FIGURE = ("import matplotlib.pyplot as plt\nfrom sparsebounds import output\n"
-          "fig, ax = plt.subplots(); ax.plot([0, 1], [0, n])\noutput.save_figure(fig, '91_fast')")
+FIGURE = ("import matplotlib.pyplot as plt\nfrom sparsebounds.harness import figures\n"
+          "fig, ax = plt.subplots(); ax.plot([0, 1], [0, n])\nfigures.save_figure(fig, '91_fast')")
 SLOW = "import time\ntime.sleep(300)"
 
 
@@ -69,10 +69,10 @@ def _tree(root: Path) -> Path:
     """A committed tree: 91 (fast, with a figure), 92 and 93 (a slow cell), 94 (queued behind them)."""
     (root / "notebooks").mkdir(parents=True)
     (root / "figures").mkdir()
-    _nb(root / "notebooks", "91_fast.ipynb", [REGISTER.format(id="fast"), FIGURE])
-    _nb(root / "notebooks", "92_slow.ipynb", [REGISTER.format(id="slow"), SLOW])
-    _nb(root / "notebooks", "93_slow_too.ipynb", [REGISTER.format(id="slow_too"), SLOW])
-    _nb(root / "notebooks", "94_queued.ipynb", [REGISTER.format(id="queued")])
+    _nb(root / "notebooks", "91_fast.ipynb", [REGISTER.format(id="91-fast"), FIGURE])
+    _nb(root / "notebooks", "92_slow.ipynb", [REGISTER.format(id="92-slow"), SLOW])
+    _nb(root / "notebooks", "93_slow_too.ipynb", [REGISTER.format(id="93-slow-too"), SLOW])
+    _nb(root / "notebooks", "94_queued.ipynb", [REGISTER.format(id="94-queued")])
     (root / "README.md").write_text("# toy\n\n<!-- claims:start -->\nold table\n<!-- claims:end -->\nend\n")
     (root / "driver.py").write_text(DRIVER)
     return root
@@ -135,7 +135,7 @@ def _wait_running(root: Path, proc: subprocess.Popen, fast_done: bool) -> int:
         assert proc.poll() is None, (root / "err.txt").read_text()
         progress = list((root / "build" / "tmp").glob("run-*/92_slow/progress.json"))
         slow = progress and "code cell 3 of 3" in progress[0].read_text()
-        done = not fast_done or ("fast" in (root / "README.md").read_text()  # 91 installed, 93 started
+        done = not fast_done or ("91-fast" in (root / "README.md").read_text()  # 91 installed, 93 started
                                  and list((root / "build" / "tmp").glob("run-*/93_slow_too/progress.json")))
         if slow and done and (root / "pid").exists():
             return int((root / "pid").read_text())
@@ -159,7 +159,7 @@ def _stop(proc: subprocess.Popen, send) -> float:
 def _assert_consistent(root: Path, before: dict, runner_pid: int) -> None:
     nbs = sorted((root / "notebooks").glob("*.ipynb"))
     installed = claims.collect(nbs)
-    assert [c["id"] for c in installed] == ["fast"]
+    assert [c["id"] for c in installed] == ["91-fast"]
     report = json.loads((root / "figures" / "claims.json").read_text())["claims"]
     assert report == installed
     assert claims.markdown_table(installed) in (root / "README.md").read_text()

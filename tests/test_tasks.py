@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 
 from sparsebounds import compositional as comp
-from sparsebounds import equivalence as eq
 from sparsebounds import phase_transition as pt
-from sparsebounds import runner, tasks
+from sparsebounds import tasks
+from sparsebounds.harness import equivalence as eq
+from sparsebounds.harness import parameters
 
 
 def _differences(a, b, where="result") -> list[str]:
@@ -31,7 +32,7 @@ def _differences(a, b, where="result") -> list[str]:
 
 
 def _reduced_07():
-    d = runner.notebook_defaults("07")
+    d = parameters.notebook_defaults("07")
     return dict(seed=d["seed"], d_list=[30, 60], rho_list=d["rho_list"], trials=6, tol=d["tol"],
                 grid_d=30, grid_n=5, grid_trials=4)
 
@@ -42,7 +43,7 @@ def _run_07(p):
 
 
 def _reduced_03():
-    d = runner.notebook_defaults("03")
+    d = parameters.notebook_defaults("03")
     return dict(train_targets=1, train_seeds=2, node_widths=d["node_widths"], lrs=d["lrs"], train_steps=60,
                 n_train=200, n_val=100, n_test=500)
 

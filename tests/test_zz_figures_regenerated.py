@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 
 import conftest
-from sparsebounds import equivalence as eq
-from sparsebounds.runner import FIGURES, NOTEBOOKS
+from sparsebounds.harness import equivalence as eq
+from sparsebounds.harness.runner import FIGURES, NOTEBOOKS
 
 
 def test_regenerated_figures_are_equivalent_to_committed():
@@ -20,7 +20,7 @@ def test_regenerated_figures_are_equivalent_to_committed():
         old = eq.read_figure_data(FIGURES / "data" / f"{name}.json")
         new = eq.read_figure_data(Path(conftest.SCRATCH) / "data" / f"{name}.json")
         assert old is not None, f"figures/data/{name}.json (the committed figure's data) is missing"
-        assert new is not None, f"{name}: the notebook saved it without output.save_figure"
+        assert new is not None, f"{name}: the notebook saved it without figures.save_figure"
         moved += eq.figure_differences(old, new, name)
     assert not moved, "regenerated figures differ from the committed ones:\n" + "\n".join(moved)
 

@@ -27,7 +27,8 @@ import numpy as np  # noqa: E402
 
 from sparsebounds import networks as nw  # noqa: E402
 from sparsebounds import phase_transition as pt  # noqa: E402
-from sparsebounds import runner, tasks  # noqa: E402
+from sparsebounds import tasks  # noqa: E402
+from sparsebounds.harness import runner  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -1,13 +1,18 @@
 """sparsebounds: derive the bounds of sparse models and compositional sparsity with SymPy, check them on
 small seeded simulations, and record a verdict that can fail.
 
-Modules, one idea each:
-  checks          -- verdicts (below, above, close, within, asymptotic_rate, all_of)
-  claims          -- register a claim (kind, evidence class, expected verdict); claims.json / claims.md
-  equivalence     -- what "the same result" means across machines (claims, printed text, figure data)
-  output          -- where figures go, saving with their data, plot style, round-off formatting
-  runner          -- execute notebooks with papermill (``python -m sparsebounds run``)
-  threads         -- one BLAS thread for loops of small products
+The harness (``sparsebounds.harness``) runs the notebooks and records what they claim:
+  harness.checks       -- verdicts that can fail (below, above, close, equal, zero, positive, negative,
+                          within, asymptotic_rate, all_of) and round-off formatting
+  harness.claims       -- register a claim (kind, evidence class, expected verdict); claims.json / claims.md
+  harness.figures      -- where figures go, saving them with their plotted data, one plot style
+  harness.blas         -- one BLAS thread for loops of small products
+  harness.equivalence  -- what "the same result" means across machines (claims, printed text, figure data)
+  harness.parameters   -- a notebook's parameters cell, profiles, ranges and constraints
+  harness.runner       -- execute the notebooks with papermill, install their results atomically
+  harness.cli          -- ``python -m sparsebounds run | claims``
+
+The science, one idea per module (they import from the harness only ``checks`` and ``blas``):
   tasks           -- one map for the seeded work units: in-process, local processes or a Dask cluster
   proximal        -- 01: ISTA / FISTA / gradient descent, Lasso and worst-case instances
   compositional   -- 02, 03: smooth and tree-compositional targets, grid approximants, error propagation

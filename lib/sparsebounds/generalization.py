@@ -202,7 +202,7 @@ def rademacher_sparse_tree(net: "nw.Net", X: np.ndarray, augment: bool = True):
     """
     X = np.asarray(X, float)
     X = np.broadcast_to(X, (net.batch,) + X.shape[-2:]) if X.ndim == 2 else X
-    m, d, L, k = X.shape[1], net.d, net.depth, 2
+    m, L, k = X.shape[1], net.depth, 2
     sq, outnorm = tree_node_sqnorms(net, augment)
     rho = outnorm * np.prod([np.sqrt(s.max(axis=1)) for s in sq], axis=0)
     Bstar = patch_energy(X, augment).max(axis=1)
@@ -368,7 +368,7 @@ def tracking_check(bound, other, gap, *, alpha: float = 0.05, n_boot: int = 2000
 
     Returns a :class:`checks.Check` whose evidence carries both correlations and the test statistics.
     """
-    from .checks import Check, num
+    from .harness.checks import Check, num
     lb, lo, g = np.log(np.asarray(bound, float)), np.log(np.asarray(other, float)), np.asarray(gap, float)
     if not (lb.shape == lo.shape == g.shape and lb.ndim == 4):
         raise ValueError("tracking_check(): bound, other and gap must share one shape (D, W, M, S)")

@@ -12,8 +12,8 @@ from math import comb
 
 import numpy as np
 
+from .harness.blas import one_blas_thread
 from .tasks import map_tasks
-from .threads import one_blas_thread
 
 
 def gaussian_matrices(seeds, m: int, d: int) -> np.ndarray:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.linalg import solve_triangular
 
-from .threads import single_blas_thread
+from .harness.blas import single_blas_thread
 
 DESIGN, FACTOR, NOISE, SIGNS, CONE = 1, 2, 3, 4, 5   # seed streams
 THEORY_RUNS, BEST_LAMBDA, NOISE_TAIL = 1, 2, 3         # experiments

@@ -457,7 +457,6 @@ def flatten(params: dict) -> np.ndarray:
 
 def unflatten(flat: np.ndarray, like: dict) -> dict:
     out, i = {}, 0
-    B = flat.shape[0]
     for k, v in like.items():
         n = v[0].size
         out[k] = flat[:, i:i + n].reshape(v.shape)

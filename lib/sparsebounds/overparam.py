@@ -32,8 +32,8 @@ from __future__ import annotations
 import numpy as np
 
 from . import compositional
+from .harness.blas import one_blas_thread
 from .tasks import map_tasks
-from .threads import one_blas_thread
 
 LABEL_KINDS = ("tree", "dense", "random", "slowest")
 

@@ -23,7 +23,7 @@ import os
 import time
 from typing import Callable, Iterable, Sequence
 
-from .threads import single_blas_thread
+from .harness.blas import single_blas_thread
 
 SCHEDULER_ENV = "SPARSEBOUNDS_SCHEDULER"
 PROCESSES_ENV = "SPARSEBOUNDS_PROCESSES"

@@ -48,20 +48,31 @@ import sys
 import tempfile
 import threading
 import time
-import tokenize
 from collections import deque
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
-from .output import FIGURES_ENV, REPO_ROOT
-from .tasks import CORES_ENV, PROCESSES_ENV, SCHEDULER_ENV, take_core
+from ..tasks import CORES_ENV, PROCESSES_ENV, SCHEDULER_ENV, take_core
+from .figures import FIGURES_ENV, REPO_ROOT
+from .parameters import (  # noqa: F401
+    PROFILES,
+    Param,
+    ParameterError,
+    _rel,
+    _source,
+    check_constraints,
+    check_rule,
+    notebook_defaults,
+    parameters_of,
+    parse_value,
+    plan,
+    read_notebook,
+)
 
 NOTEBOOKS = REPO_ROOT / "notebooks"
 FIGURES = REPO_ROOT / "figures"
 BUILD = REPO_ROOT / "build"
 README = REPO_ROOT / "README.md"
-PROFILES = ("default", "full")
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
 # One BLAS thread per kernel, whatever --jobs is: results near machine precision (and so the figures) then
 # do not depend on how many notebooks ran at once, and the many small products here run faster on one
@@ -86,10 +97,6 @@ STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 # below is the shutdown, not a problem (it is kept for a notebook that failed or was stopped).
 KERNEL_NOISE = ("Kernel is running over TCP without encryption",)
 SHUTDOWN_NOISE = "[IPKernelApp] ERROR | KeyboardInterrupt caught in kernel"
-
-
-class ParameterError(ValueError):
-    """A problem found before any kernel starts (selection, parameters, files): one line, exit status 2."""
 
 
 class InstallError(RuntimeError):
@@ -120,201 +127,7 @@ def _say(text: str = "", err: bool = False) -> None:
             pass
 
 
-# ------------------------------------------------------------------ parameters
-@dataclass(frozen=True)
-class Param:
-    name: str
-    default: object
-    help: str
-    low: float | None = None
-    high: float | None = None
-
-    def check(self, value, notebook: str):
-        """Return ``value`` coerced to this parameter's type, or raise ParameterError."""
-        where = f"{notebook}: parameter {self.name!r}"
-        d = self.default
-        kind = type(d).__name__
-        if isinstance(d, bool):
-            ok = isinstance(value, bool)
-        elif isinstance(d, int):
-            ok = isinstance(value, int) and not isinstance(value, bool)
-        elif isinstance(d, float):
-            ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-            value = float(value) if ok else value
-        elif isinstance(d, (list, tuple)):
-            ok = isinstance(value, (list, tuple)) and len(value) > 0
-            if ok and d:
-                inner = Param(self.name, d[0], self.help, self.low, self.high)
-                value = type(d)(inner.check(v, notebook) for v in value)
-                return value
-        else:
-            ok = isinstance(value, type(d))
-        if not ok:
-            raise ParameterError(f"{where} must be {kind} (like its default {d!r}), got {value!r}")
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            if self.low is not None and value < self.low or self.high is not None and value > self.high:
-                raise ParameterError(f"{where} = {value!r} is outside its range [{self.low:g}, {self.high:g}]"
-                                     f" ({self.help})")
-        return value
-
-
-_RANGE = re.compile(r"\[\s*(-?[\d.eE+-]+)\s*,\s*(-?[\d.eE+-]+|inf)\s*\]\s*$")
-
-
-def _source(cell: dict) -> str:
-    src = cell.get("source", "")
-    return "".join(src) if isinstance(src, list) else src
-
-
-def parameters_of(nb: dict, notebook: str = "") -> dict[str, Param]:
-    """The parameters declared in the cell tagged ``parameters``: name = literal  # help [low, high]."""
-    cells = [c for c in nb["cells"] if "parameters" in c.get("metadata", {}).get("tags", [])]
-    if len(cells) != 1:
-        raise ParameterError(f"{notebook}: needs exactly one cell tagged 'parameters', found {len(cells)}")
-    src = _source(cells[0])
-    try:
-        comments = {tok.start[0]: tok.string.lstrip("#").strip()
-                    for tok in tokenize.generate_tokens(io.StringIO(src).readline) if tok.type == tokenize.COMMENT}
-        body = ast.parse(src).body
-    except (SyntaxError, tokenize.TokenError) as exc:
-        raise ParameterError(f"{notebook}: the parameters cell does not parse ({exc})") from None
-    params = {}
-    for node in body:
-        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
-            name = node.targets[0].id
-            help_ = comments.get(node.lineno, "")
-            m = _RANGE.search(help_)
-            low, high = (float(m.group(1)), float(m.group(2))) if m else (None, None)
-            try:
-                default = ast.literal_eval(node.value)
-            except ValueError:
-                raise ParameterError(f"{notebook}: parameter {name!r} must be set to a literal "
-                                     f"(a number, string, list or boolean)") from None
-            params[name] = Param(name, default, help_, low, high)
-    return params
-
-
-def notebook_defaults(prefix: str) -> dict:
-    """The default-profile parameter values of notebook ``prefix`` (e.g. '05'), as its parameters cell
-    declares them: tests call the notebook's experiment with exactly these."""
-    path = resolve([prefix])[0]
-    return {name: p.default for name, p in parameters_of(read_notebook(path), path.name).items()}
-
-
-def parse_value(text: str):
-    """A command-line value as a Python literal (numbers, lists, booleans); anything else is a string."""
-    try:
-        return ast.literal_eval(text)
-    except (ValueError, SyntaxError):
-        return text
-
-
-# A notebook may state rules its parameters must obey beyond their ranges, checked before any kernel:
-#   metadata.sparsebounds.constraints = [{"rule": "d_net & (d_net - 1) == 0", "message": "d_net must be a power of 2"}]
-# A rule is a Python expression over the parameters, evaluated with nothing else in reach: no attributes,
-# no imports, calls only to these builtins.
-_RULE_BUILTINS = {f.__name__: f for f in (abs, all, any, bool, float, int, len, max, min, round, sorted, sum)}
-_RULE_NODES = (ast.Expression, ast.BoolOp, ast.BinOp, ast.UnaryOp, ast.Compare, ast.IfExp, ast.Call, ast.Name,
-               ast.Constant, ast.List, ast.Tuple, ast.Subscript, ast.Slice, ast.GeneratorExp, ast.ListComp,
-               ast.comprehension, ast.Load, ast.Store, ast.boolop, ast.operator, ast.unaryop, ast.cmpop)
-
-
-def check_rule(rule: str, values: dict) -> bool:
-    """Evaluate one constraint ``rule`` over the parameter ``values``. Raises ValueError when the rule is not
-    one the runner can evaluate safely (or names something that is not a parameter)."""
-    try:
-        tree = ast.parse(rule, mode="eval")
-    except SyntaxError as exc:
-        raise ValueError(f"it does not parse ({exc.msg})") from None
-    for node in ast.walk(tree):
-        if not isinstance(node, _RULE_NODES):
-            raise ValueError(f"{type(node).__name__} is not allowed in a rule")
-        if isinstance(node, ast.Call) and not (isinstance(node.func, ast.Name) and node.func.id in _RULE_BUILTINS
-                                               and not node.keywords):
-            raise ValueError(f"a rule may call only {', '.join(_RULE_BUILTINS)}")
-        if isinstance(node, ast.Name) and node.id.startswith("_"):
-            raise ValueError(f"name {node.id!r} is not allowed in a rule")
-    env = {"__builtins__": {}, **_RULE_BUILTINS, **values}
-    try:
-        return bool(eval(compile(tree, "<constraint>", "eval"), env))  # noqa: S307 - only the nodes above
-    except NameError as exc:
-        raise ValueError(f"{exc} (not a parameter)") from None
-    except Exception as exc:
-        raise ValueError(f"{type(exc).__name__}: {exc}") from None
-
-
-def check_constraints(nb: dict, values: dict, notebook: str) -> None:
-    """Raise ParameterError (one line) for the first declared constraint the parameter values break."""
-    rules = nb.get("metadata", {}).get("sparsebounds", {}).get("constraints", [])
-    if not isinstance(rules, list):
-        raise ParameterError(f"{notebook}: metadata.sparsebounds.constraints must be a list of "
-                             f"{{'rule': ..., 'message': ...}}")
-    for c in rules:
-        if not (isinstance(c, dict) and isinstance(c.get("rule"), str) and isinstance(c.get("message"), str)):
-            raise ParameterError(f"{notebook}: constraint {c!r} needs a 'rule' and a 'message' (both text)")
-        try:
-            ok = check_rule(c["rule"], values)
-        except ValueError as exc:
-            raise ParameterError(f"{notebook}: constraint `{c['rule']}` cannot be checked: {exc}") from None
-        if not ok:
-            used = sorted({n.id for n in ast.walk(ast.parse(c["rule"], mode="eval"))
-                           if isinstance(n, ast.Name) and n.id in values})
-            got = ", ".join(f"{n}={values[n]!r}" for n in used)
-            raise ParameterError(f"{notebook}: {c['message']} (got {got}; rule `{c['rule']}`)")
-
-
-def plan(notebooks: list[Path], profile: str, overrides: list[tuple[str, str]]) -> dict[Path, dict]:
-    """Validated parameters for each notebook (profile values, then -p overrides), checked against the
-    notebook's constraints. Raises ParameterError."""
-    if profile not in PROFILES:
-        raise ParameterError(f"unknown profile {profile!r}; choose one of {', '.join(PROFILES)}")
-    seen: dict[str, str] = {}
-    for name, text in overrides:
-        if name in seen:
-            raise ParameterError(f"parameter {name!r} is given twice (-p {name} {seen[name]} and -p {name} {text}): "
-                                 f"give it once")
-        seen[name] = text
-    docs = {path: read_notebook(path) for path in notebooks}
-    out, used = {}, set()
-    for path, nb in docs.items():
-        declared = parameters_of(nb, path.name)
-        values = {}
-        if profile != "default":
-            prof = nb.get("metadata", {}).get("sparsebounds", {}).get(profile, {})
-            for name, v in prof.items():
-                if name not in declared:
-                    raise ParameterError(f"{path.name}: profile {profile!r} sets unknown parameter {name!r}")
-                values[name] = declared[name].check(v, path.name)
-        for name, text in overrides:
-            if name in declared:
-                values[name] = declared[name].check(parse_value(text), path.name)
-                used.add(name)
-        check_constraints(nb, {**{n: p.default for n, p in declared.items()}, **values}, path.name)
-        out[path] = values
-    for name, _ in overrides:
-        if name not in used:
-            known = sorted({p for nb in docs.values() for p in parameters_of(nb)})
-            raise ParameterError(f"unknown parameter {name!r}: the selected notebooks take {', '.join(known)}")
-    return out
-
-
 # ------------------------------------------------------------------ notebooks: selection and static checks
-def read_notebook(path: Path) -> dict:
-    """The notebook as JSON, or ParameterError naming the file (truncated, not JSON, not a notebook)."""
-    try:
-        nb = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (ValueError, UnicodeDecodeError) as exc:
-        why = f"{exc.msg} at line {exc.lineno}" if isinstance(exc, json.JSONDecodeError) else str(exc)
-        raise ParameterError(f"{_rel(path)} is not a valid notebook (truncated or not JSON: {why}); restore it "
-                             f"(git checkout -- {_rel(path)}) or remove it") from None
-    except OSError as exc:
-        raise ParameterError(f"cannot read {_rel(path)} ({exc.strerror or exc})") from None
-    if not (isinstance(nb, dict) and isinstance(nb.get("cells"), list) and isinstance(nb.get("metadata"), dict)):
-        raise ParameterError(f"{_rel(path)} is not a valid notebook (no 'cells' list or 'metadata'); restore it "
-                             f"(git checkout -- {_rel(path)}) or remove it")
-    return nb
-
-
 def resolve(names: list[str]) -> list[Path]:
     """Notebook paths for a selection: numbers ('05'), names or paths; refuses an empty, ambiguous or
     repeated selection."""
@@ -394,7 +207,8 @@ def _calls(nb: dict) -> tuple[list[str], list[str]]:
 def preflight(selected: list[Path], nb_dir: Path) -> list[str]:
     """What would go wrong, found without running anything (one line each): a notebook in the output folder
     that is not valid JSON; two notebooks with one number; a figure whose name does not start with its
-    notebook's number, or that two notebooks save; a claim id registered twice."""
+    notebook's number, or that two notebooks save; a claim id not named after its notebook's number, or
+    registered twice."""
     docs = {p.name: p for p in (sorted(nb_dir.glob("[0-9][0-9]_*.ipynb")) if nb_dir.is_dir() else [])}
     docs.update({p.name: p for p in selected})  # a selected notebook replaces the installed one of its name
     problems, parsed = [], {}
@@ -418,6 +232,9 @@ def preflight(selected: list[Path], nb_dir: Path) -> list[str]:
                 problems.append(f"figure {fig!r} is saved by both {fig_owner[fig]} and {stem}")
             fig_owner.setdefault(fig, stem)
         for cid in dict.fromkeys(ids):
+            if not cid.startswith(name[:2] + "-"):
+                problems.append(f"{stem}: claim id {cid!r} does not start with {name[:2] + '-'!r} (ids are "
+                                f"NN-kebab-case, named after the notebook's number): rename it")
             if ids.count(cid) > 1:
                 problems.append(f"{stem}: claim id {cid!r} is registered {ids.count(cid)} times")
             if cid in id_owner:
@@ -603,7 +420,7 @@ def _worker_main() -> int:
         stop(signal.SIGTERM)
 
     threading.Thread(target=watch_parent, daemon=True).start()
-    core = take_core(os.environ.get(CORES_ENV, ""))  # held while this worker lives (released at its exit)
+    _core = take_core(os.environ.get(CORES_ENV, ""))  # held while this worker lives (released at its exit)
     # papermill imports nbformat, whose jsonschema imports rfc3987_syntax (if installed) only to check "iri"
     # formats, which nbformat's schema never uses; it builds a lark grammar on import: measured 2.4-2.6 s of
     # CPU of the 2.9 s papermill import here. jsonschema skips that checker on an ImportError.
@@ -699,7 +516,7 @@ def _write_kernelspec(run_root: Path) -> None:
 def _spawn_worker(run_root: Path, env: dict, n: int) -> subprocess.Popen:
     log = open(run_root / f"worker-{n}.log", "wb")
     try:
-        return subprocess.Popen([sys.executable, "-m", "sparsebounds.runner", "--worker"], stdin=subprocess.PIPE,
+        return subprocess.Popen([sys.executable, "-m", "sparsebounds.harness.runner", "--worker"], stdin=subprocess.PIPE,
                                 stdout=subprocess.PIPE, stderr=log, env=env, start_new_session=True,
                                 preexec_fn=_child_setup(os.getpid()))
     finally:
@@ -1002,7 +819,7 @@ def _install(result: dict, nb_dir: Path, fig_dir: Path, journal: Path, committed
         new_data = eq.read_figure_data(stage / "figures" / "data" / f"{fig}.json")
         old_data = eq.read_figure_data(fig_dir / "data" / f"{fig}.json")
         if new_data is None:
-            diffs = [f"{fig}: saved without its data (use output.save_figure)"]
+            diffs = [f"{fig}: saved without its data (use figures.save_figure)"]
         elif old_data is None or not (fig_dir / fname).exists():
             diffs = [f"{fig}: new figure"]
         else:
@@ -1082,12 +899,6 @@ def update_readme_table(table: str, readme: Path | None = None) -> None:
         if new != text:
             _write_atomic(readme, new)
 
-
-def _rel(path: Path) -> str:
-    try:
-        return str(Path(path).relative_to(REPO_ROOT))
-    except ValueError:
-        return str(path)
 
 
 # ------------------------------------------------------------------ orchestration (main process)
@@ -1480,4 +1291,4 @@ def _progress(pool: _Pool) -> None:
 if __name__ == "__main__":
     if sys.argv[1:] == ["--worker"]:
         sys.exit(_worker_main())
-    sys.exit("usage: python -m sparsebounds run ...  (python -m sparsebounds.runner --worker is internal)")
+    sys.exit("usage: python -m sparsebounds run ...  (python -m sparsebounds.harness.runner --worker is internal)")

@@ -111,7 +111,7 @@ def json_differences(old, new, path: str = "") -> list[str]:
 
 
 def claims_differences(old: list[dict], new: list[dict]) -> list[str]:
-    """Claim by claim: 'claim fista-rate: evidence.parts[0].max_ratio_observed_over_bound 0.51 -> 0.55'."""
+    """Claim by claim: 'claim 01-fista-rate: evidence.parts[0].max_ratio_observed_over_bound 0.51 -> 0.55'."""
     o, n = {c["id"]: c for c in old}, {c["id"]: c for c in new}
     out = [f"claim {i}: new" for i in n if i not in o] + [f"claim {i}: removed" for i in o if i not in n]
     for i in n:

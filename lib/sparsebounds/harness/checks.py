@@ -37,6 +37,13 @@ def num(x, *, floor: float | None = None):
     return float(f"{x:.6g}")
 
 
+def roundoff(x: float, floor: float = ROUNDOFF, fmt: str = ".2g") -> str:
+    """Format a quantity that is round-off when the claim holds: 'below 1e-12' rather than '2.7e-16' (the
+    digits of round-off differ from machine to machine and mean nothing)."""
+    x = float(x)
+    return f"below {floor:g}" if abs(x) < floor else format(x, fmt)
+
+
 def _worst(values, pick, floor: float | None):
     """(value, index) of the worst point, the index dropped when the value is at round-off (arbitrary)."""
     i = int(pick(values))
@@ -96,6 +103,53 @@ def within(value: float, low: float, high: float, *, label: str = "") -> Check:
     return Check(bool(low <= v <= high), {
         "test": f"{low:g} <= value <= {high:g}" + (f" ({label})" if label else ""),
         "value": num(v), "low": num(low), "high": num(high)})
+
+
+def equal(observed, expected, *, label: str = "") -> Check:
+    """Exact claim (counts, integer coefficients, exact arithmetic): ``observed == expected`` at every point."""
+    obs, exp = np.broadcast_arrays(np.asarray(observed, float), np.asarray(expected, float))
+    if obs.size == 0:
+        raise ValueError("equal(): no points to check")
+    bad = np.flatnonzero(obs.ravel() != exp.ravel())
+    where = {"first_mismatch": {"at_index": int(bad[0]), "observed": num(obs.flat[bad[0]]),
+                                "expected": num(exp.flat[bad[0]])}} if bad.size else {}
+    return Check(bool(bad.size == 0), {
+        "test": "observed == expected exactly" + (f" ({label})" if label else ""),
+        "points": int(obs.size), "mismatches": int(bad.size), **where})
+
+
+def zero(observed, *, atol: float = ROUNDOFF, label: str = "") -> Check:
+    """A quantity that vanishes when the claim holds: ``|observed| <= atol`` at every point (``atol``: what
+    the arithmetic resolves; say why another value)."""
+    obs = np.abs(np.asarray(observed, float))
+    if obs.size == 0:
+        raise ValueError("zero(): no points to check")
+    worst, where = _worst(obs, np.nanargmax, atol)
+    return Check(bool((obs <= atol).all()), {
+        "test": f"|observed| <= {atol:g}" + (f" ({label})" if label else ""),
+        "points": int(obs.size), "max_abs": worst, **where})
+
+
+def positive(observed, *, label: str = "") -> Check:
+    """A strict sign claim: ``observed > 0`` at every point."""
+    obs = np.asarray(observed, float)
+    if obs.size == 0:
+        raise ValueError("positive(): no points to check")
+    worst, where = _worst(obs, np.nanargmin, None)
+    return Check(bool((obs > 0).all()), {
+        "test": "observed > 0" + (f" ({label})" if label else ""),
+        "points": int(obs.size), "violations": int((~(obs > 0)).sum()), "min": worst, **where})
+
+
+def negative(observed, *, label: str = "") -> Check:
+    """A strict sign claim: ``observed < 0`` at every point."""
+    obs = np.asarray(observed, float)
+    if obs.size == 0:
+        raise ValueError("negative(): no points to check")
+    worst, where = _worst(obs, np.nanargmax, None)
+    return Check(bool((obs < 0).all()), {
+        "test": "observed < 0" + (f" ({label})" if label else ""),
+        "points": int(obs.size), "violations": int((~(obs < 0)).sum()), "max": worst, **where})
 
 
 def loglog_slope(x, y) -> float:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 import sympy as sp
@@ -29,6 +30,7 @@ import sympy as sp
 from .checks import Check
 
 MIME = "application/vnd.sparsebounds.claim+json"
+CLAIM_ID = re.compile(r"\d\d(-[a-z0-9]+)+")  # one style: the notebook's number, then kebab-case
 KINDS = ("upper bound", "lower bound", "tight", "rate", "exact", "monotone")
 EVIDENCE_CLASSES = ("test", "identity", "untestable")
 VERDICTS = ("holds", "violated")
@@ -55,6 +57,9 @@ def register(id: str, *, statement: str, bound, symbols: dict, kind: str, check:
     claim}), 'identity', or 'untestable' (needs ``reason``, with the numbers).
     ``expected``: 'holds' or 'violated' (then ``expected_reason`` says why).
     """
+    if not CLAIM_ID.fullmatch(str(id)):
+        raise ValueError(f"claim id {id!r}: write it NN-kebab-case, the notebook's two-digit number first "
+                         f"(e.g. '05-lasso-rate-in-n')")
     if kind not in KINDS:
         raise ValueError(f"kind {kind!r} not in {KINDS}")
     if evidence_class not in EVIDENCE_CLASSES:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import matplotlib
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 FIGURES_ENV = "SPARSEBOUNDS_FIGURES"
 
 
@@ -31,13 +31,6 @@ def style() -> None:
         "axes.grid": True, "grid.alpha": 0.3, "axes.spines.top": False, "axes.spines.right": False,
         "font.size": 10, "legend.fontsize": 8, "legend.frameon": False,
         "svg.hashsalt": "sparsebounds", "image.cmap": "viridis"})
-
-
-def roundoff(x: float, floor: float = 1e-12, fmt: str = ".2g") -> str:
-    """Format a quantity that is round-off when the claim holds: 'below 1e-12' rather than '2.7e-16' (the
-    digits of round-off differ from machine to machine and mean nothing)."""
-    x = float(x)
-    return f"below {floor:g}" if abs(x) < floor else format(x, fmt)
 
 
 class SavedFigure:
