@@ -7,7 +7,7 @@ STAMP   := $(VENV)/.installed
 LOCK    := requirements.lock
 ARGS    ?=
 
-.PHONY: figures test full bench claims clean-figures canary lock
+.PHONY: figures sync test full bench claims clean-figures canary lock
 
 # Checked on every make (tools/venv_check.py): a venv whose python is gone, that has no pip (its creation
 # was interrupted), or that another Python made (than 3.11-3.13, or than a PY given explicitly) is made
@@ -25,6 +25,13 @@ $(STAMP): pyproject.toml $(LOCK)
 
 figures: $(STAMP)          ## execute every notebook, regenerate figures/ and the claims report
 	exec $(BIN)/python -m sparsebounds run $(ARGS)
+
+# The .md of each notebook is the source people edit (jupytext.toml pairs notebooks/NN_*.md with the .ipynb).
+# One direction only, whatever the files' timestamps: the .md's cells into the .ipynb (cell ids and outputs of
+# unchanged cells kept; a new .md gets its .ipynb). tests/test_text_notebooks.py fails when a pair disagrees.
+sync: $(STAMP)             ## write each notebooks/NN_*.md's cells into its .ipynb (outputs kept); then `make figures`
+	$(BIN)/jupytext --quiet --update --to ipynb notebooks/[0-9][0-9]_*.md
+	@echo 'sync: each notebooks/NN_*.ipynb has the cells of its .md (outputs kept); next: make figures'
 
 test: $(STAMP)             ## unit tests, mutation tests, nbval on every notebook, figure regeneration
 	$(BIN)/python -m pytest $(ARGS)

@@ -2,7 +2,9 @@
 
 1. Stage the sources in <out>/src: README.md as the home page (its wide claims table replaced by a pointer
    to the claims page), CONTRIBUTING.md, every notebooks/NN_*.ipynb, figures/ (PNGs and the claims
-   report), and the generated pages: _toc.yml, claims.md, figures.md (book/pages.py).
+   report), and the generated pages: _toc.yml, claims.md, figures.md (book/pages.py). Not the notebooks'
+   paired notebooks/NN_*.md (jupytext.toml): they hold the same cells without outputs, and rendering them
+   would need a kernel; staged, they would also be second documents of the same name.
 2. Run Sphinx with book/conf.py, warnings as errors, into <out>/html. The notebooks are rendered from
    their committed outputs (no kernel starts); MathJax is copied into the site (no network needed).
 

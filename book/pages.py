@@ -1,8 +1,9 @@
 """The book's generated pages: table of contents, home page, claims page, figures page.
 
-Everything is discovered, nothing is listed by hand: every `notebooks/NN_*.ipynb` is a chapter, every
-`figures/*.png` is shown under the notebook that owns it (by its `NN_` prefix), and the claims come from
-`figures/claims.json` in either record format (records without an evidence class show "—").
+Everything is discovered, nothing is listed by hand: every `notebooks/NN_*.ipynb` is a chapter (the executed
+notebook, never its paired `.md`, which has no outputs), every `figures/*.png` is shown under the notebook
+that owns it (by its `NN_` prefix), and the claims come from `figures/claims.json` in either record format
+(records without an evidence class show "—").
 """
 from __future__ import annotations
 

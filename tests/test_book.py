@@ -155,6 +155,18 @@ def test_linked_repository_files_are_shipped(tmp_path):
     assert pages.linked_files(md, tmp_path) == ["lib/checks.py"]
 
 
+def test_book_stages_the_executed_notebooks_not_their_markdown_twins(tmp_path):
+    """The pages are the .ipynb files (committed outputs, no kernel); their paired .md files (jupytext.toml)
+    have no outputs and must not become pages of the same name."""
+    import build as book_build
+    book_build.stage(ROOT, tmp_path / "src")
+    staged = sorted(p.name for p in (tmp_path / "src" / "notebooks").iterdir())
+    assert staged == [nb.name for nb in NOTEBOOKS]
+    assert all(nb.with_suffix(".md").is_file() for nb in NOTEBOOKS), "every notebook has its .md"
+    for md in (tmp_path / "src").rglob("*.md"):
+        assert "jupytext:" not in md.read_text(encoding="utf-8").split("\n---\n", 1)[0], f"{md}: a text notebook"
+
+
 def test_home_page_points_at_the_claims_page():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     home = pages.home_page(readme, pages.load_claims(ROOT))
