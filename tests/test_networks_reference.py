@@ -3,8 +3,8 @@ in the style of optax's equivalence_test.py: the optimised loss, gradients and p
 plain ones for every member of a batch, on every code path, and the comparison must be able to fail."""
 import numpy as np
 import pytest
-
 import reference_networks as ref
+
 from sparsebounds import networks as nw
 
 P = 50                       # data points; blocks of 16 in the per-member layout leave a ragged last block
