@@ -2,7 +2,7 @@
 
 - Notebooks executed by nbval write figures (and their data) to a scratch folder, never over the committed
   figures/; the last test module compares the two under the equivalence rule.
-- nbval compares the `# NBVAL_CHECK_OUTPUT` cells with `sparsebounds.equivalence` (the rule the runner and
+- nbval compares the `# NBVAL_CHECK_OUTPUT` cells with `sparsebounds.harness.equivalence` (the rule the runner and
   the figure test use), not byte for byte: ulp noise is not a failure, a moved number or verdict is.
 - The kernels nbval starts compute like another CPU (`equivalence.simulated_cpus()`, where this machine can
   simulate one; set SPARSEBOUNDS_NATIVE_CPU=1 to turn that off), so every `make test` checks that the
@@ -44,7 +44,7 @@ def _compare_outputs(self, test, ref, skip_compare=None):
     """nbval's comparison, replaced by the collection's equivalence rule."""
     diffs = equivalence.output_differences(coalesce_streams(list(ref)), coalesce_streams(list(test)))
     self.comparison_traceback = ([] if not diffs else
-                                 ["outputs differ beyond the equivalence rule (sparsebounds.equivalence):"] + diffs)
+                                 ["outputs differ beyond the equivalence rule (sparsebounds.harness.equivalence):"] + diffs)
     return not diffs
 
 
@@ -53,7 +53,7 @@ nbval.plugin.IPyNbCell.compare_outputs = _compare_outputs
 
 def pytest_report_header(config):
     where = f"simulated CPU '{NBVAL_CPU[0]}' ({NBVAL_CPU[1]})" if NBVAL_CPU else "this CPU"
-    return f"sparsebounds: nbval kernels compute on {where}; outputs compared by sparsebounds.equivalence"
+    return f"sparsebounds: nbval kernels compute on {where}; outputs compared by sparsebounds.harness.equivalence"
 
 
 def pytest_sessionfinish(session, exitstatus):

@@ -28,7 +28,7 @@ import numpy as np  # noqa: E402
 from sparsebounds import networks as nw  # noqa: E402
 from sparsebounds import phase_transition as pt  # noqa: E402
 from sparsebounds import tasks  # noqa: E402
-from sparsebounds.harness import runner  # noqa: E402
+from sparsebounds.harness import parameters, runner  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -98,7 +98,7 @@ def simulator_vs_reference():
 # ------------------------------------------------------------------ 2. warm vs cold HiGHS
 def searches_07():
     """Notebook 07's default searches (lines and phase diagram) as tasks of pt.critical_m."""
-    p = runner.notebook_defaults("07")
+    p = parameters.notebook_defaults("07")
     out = []
     for d in p["d_list"]:
         for r in p["rho_list"]:
