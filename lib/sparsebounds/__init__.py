@@ -13,6 +13,7 @@ The harness (``sparsebounds.harness``) runs the notebooks and records what they 
   harness.cli          -- ``python -m sparsebounds run | claims``
 
 The science, one idea per module (they import from the harness only ``checks`` and ``blas``):
+  seeds           -- named random streams: rng(seed, "design", d, j); every draw comes from one
   tasks           -- one map for the seeded work units: in-process, local processes or a Dask cluster
   proximal        -- 01: ISTA / FISTA / gradient descent, Lasso and worst-case instances
   compositional   -- 02, 03: smooth and tree-compositional targets, grid approximants, error propagation
