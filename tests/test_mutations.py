@@ -2,7 +2,6 @@
 import numpy as np
 import pytest
 import sympy as sp
-
 from mutations import drop_factor, evaluate, registered_bound, scale, shift_exponent
 
 
