@@ -134,7 +134,10 @@ def _wait_running(root: Path, proc: subprocess.Popen, fast_done: bool) -> int:
     while time.monotonic() < deadline:
         assert proc.poll() is None, (root / "err.txt").read_text()
         progress = list((root / "build" / "tmp").glob("run-*/92_slow/progress.json"))
-        slow = progress and "code cell 3 of 3" in progress[0].read_text()
+        # the runner has said so (a progress line every PROGRESS_EVERY s): waiting for the line, not only for
+        # the progress file, keeps a loaded machine from signalling between the two
+        slow = progress and "code cell 3 of 3" in progress[0].read_text() and \
+            "92_slow: code cell 3 of 3 running" in (root / "out.txt").read_text()
         done = not fast_done or ("91-fast" in (root / "README.md").read_text()  # 91 installed, 93 started
                                  and list((root / "build" / "tmp").glob("run-*/93_slow_too/progress.json")))
         if slow and done and (root / "pid").exists():
