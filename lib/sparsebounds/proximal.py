@@ -12,6 +12,8 @@ from typing import Callable
 
 import numpy as np
 
+from . import seeds
+
 Grad = Callable[[np.ndarray], np.ndarray]
 Prox = Callable[[np.ndarray, np.ndarray], np.ndarray]  # prox(v, step) for the nonsmooth part g
 
@@ -80,17 +82,20 @@ def fista(grad: Grad, x0: np.ndarray, L, n_iter: int, prox: Prox | None = None,
 
 
 # ---------------------------------------------------------------- Lasso instances
-def lasso_instances(seeds, n: int, p: int, s: int, *, noise: float = 0.01):
-    """Gaussian designs A ~ N(0, 1/n) (S, n, p), s-sparse ±1 truths, b = A x_true + noise·N(0, 1)."""
+def lasso_instances(instances, n: int, p: int, s: int, *, noise: float = 0.01, seed: int = 0):
+    """Gaussian designs A ~ N(0, 1/n) (S, n, p), s-sparse ±1 truths, b = A x_true + noise·N(0, 1).
+
+    Instance k (an integer of ``instances``) draws its design, truth and noise from the named streams
+    ``"design"``, ``"signal"``, ``"noise"`` of ``seed`` with key k: instances are independent."""
     if not (1 <= s <= p) or n < 1:
         raise ValueError(f"need 1 <= s <= p and n >= 1, got n={n}, p={p}, s={s}")
     A, B, X = [], [], []
-    for seed in seeds:
-        rng = np.random.default_rng(seed)
-        a = rng.standard_normal((n, p)) / np.sqrt(n)
+    for k in instances:
+        design, signal, noise_rng = seeds.streams(seed, "design", "signal", "noise", keys=(k,))
+        a = design.standard_normal((n, p)) / np.sqrt(n)
         x = np.zeros(p)
-        x[rng.choice(p, s, replace=False)] = rng.choice([-1.0, 1.0], s)
-        A.append(a), X.append(x), B.append(a @ x + noise * rng.standard_normal(n))
+        x[signal.choice(p, s, replace=False)] = signal.choice([-1.0, 1.0], s)
+        A.append(a), X.append(x), B.append(a @ x + noise * noise_rng.standard_normal(n))
     return np.array(A), np.array(B), np.array(X)
 
 
@@ -170,12 +175,12 @@ def huber_worst(L: float, R: float, N: int):
 
 
 # ---------------------------------------------------------------- experiments (what notebook 01 runs)
-def lasso_gaps(seeds, n: int, p: int, s: int, lam: float, n_iter: int, *, noise: float = 0.01):
-    """ISTA and FISTA from x0 = 0 on seeded Lasso instances.
+def lasso_gaps(instances, n: int, p: int, s: int, lam: float, n_iter: int, *, noise: float = 0.01, seed: int = 0):
+    """ISTA and FISTA from x0 = 0 on the Lasso instances ``instances`` of :func:`lasso_instances`.
 
     Returns dict: k (1..n_iter), gap_ista and gap_fista (S, n_iter) = F(x_k) − F*, L (S,), R2 = ‖x0 − x*‖² (S,).
     """
-    A, b, _ = lasso_instances(seeds, n, p, s, noise=noise)
+    A, b, _ = lasso_instances(instances, n, p, s, noise=noise, seed=seed)
     grad, prox, objective = lasso_parts(A, b, lam)
     L = lasso_lipschitz(A)
     x_star, F_star = lasso_minimum(A, b, lam)
