@@ -1,7 +1,7 @@
 """Rademacher complexity of linear classes: unit tests, and mutation tests on notebook 04's data.
 
 The mutation tests rebuild the notebook's linear grid with its default parameters
-(``parameters.notebook_defaults("04")``, the same seed stream ``(seed, 1)``) and check that the verdicts the
+(``parameters.notebook_defaults("04")``, the same named streams of ``seed``) and check that the verdicts the
 notebook registers as tests hold, and that the same verdict functions reject the wrong alternatives the
 notebook names: for Massart's bound the rate 1/m, the 2 dropped inside the root, the whole sqrt(2 log 2d)
 dropped and a constant shrunk by 20 %; for its tightness the ratios 1, 1/sqrt(2) and the Gaussian large-m
@@ -13,6 +13,7 @@ import pytest
 from scipy import stats
 
 from sparsebounds import rademacher as rad
+from sparsebounds import seeds
 from sparsebounds.harness import checks, parameters
 
 P = parameters.notebook_defaults("04")
@@ -21,7 +22,7 @@ ALT_RATE = [-1.0, -0.25]
 
 @pytest.fixture(scope="module")
 def grid():
-    g = rad.rademacher_grid(P["ds_linear"], P["ms_linear"], P["n_sets"], P["n_mc"], seed=[P["seed"], 1])
+    g = rad.rademacher_grid(P["ds_linear"], P["ms_linear"], P["n_sets"], P["n_mc"], seed=P["seed"])
     D, M = np.meshgrid(g["ds"], g["ms"], indexing="ij")
     g["D"], g["M"] = D.astype(float), M.astype(float)
     g["D3"], g["M3"] = g["D"][..., None], g["M"][..., None]
@@ -31,25 +32,25 @@ def grid():
 # ------------------------------------------------------------------ unit tests
 def test_single_point_is_exact():
     """With m = 1 every sign gives the same dual norm, so the estimate is exact and its se is 0."""
-    X = rad.rademacher_data(3, 1, 7, seed=1) * np.array([1, 2, 3, 1, 1, 1, 0.5], np.float32)
-    est, se = rad.mc_rademacher(X, "l1", 2.0, 10, seed=2)
+    X = rad.rademacher_data(3, 1, 7, np.random.default_rng(1)) * np.array([1, 2, 3, 1, 1, 1, 0.5], np.float32)
+    est, se = rad.mc_rademacher(X, "l1", 2.0, 10, np.random.default_rng(2))
     assert np.allclose(est, 2.0 * np.abs(X[:, 0]).max(1)) and np.all(se == 0)
-    est, se = rad.mc_rademacher(X, "l2", 2.0, 10, seed=2)
+    est, se = rad.mc_rademacher(X, "l2", 2.0, 10, np.random.default_rng(2))
     assert np.allclose(est, 2.0 * np.linalg.norm(X[:, 0], axis=1)) and np.all(se == 0)
 
 
 def test_bounds_closed_form_on_the_cube():
-    X = rad.rademacher_data(2, 50, 20, seed=3)
+    X = rad.rademacher_data(2, 50, 20, np.random.default_rng(3))
     assert np.allclose(rad.massart_bound(X, 1.5), 1.5 * np.sqrt(2 * np.log(40) / 50))
     assert np.allclose(rad.l2_bound(X, 1.5), 1.5 * np.sqrt(20 / 50))
 
 
 def test_mc_matches_bruteforce_expectation():
     """Small m: the exact E over all 2^m sign vectors, against a large Monte Carlo average."""
-    X = rad.rademacher_data(1, 6, 5, seed=4).astype(float)
+    X = rad.rademacher_data(1, 6, 5, np.random.default_rng(4)).astype(float)
     signs = np.array(np.meshgrid(*[[-1, 1]] * 6)).reshape(6, -1).T
     exact = np.abs(signs @ X[0]).max(1).mean() / 6
-    est, se = rad.mc_rademacher(X, "l1", 1.0, 20000, seed=5)
+    est, se = rad.mc_rademacher(X, "l1", 1.0, 20000, np.random.default_rng(5))
     assert abs(est[0] - exact) < 4 * se[0]
 
 
@@ -73,18 +74,18 @@ def test_binomial_law_has_a_next_term_of_order_one_over_m():
 
 
 def test_binomial_expectation_matches_monte_carlo():
-    X = rad.rademacher_data(400, 32, 100, seed=6)
-    est, _ = rad.mc_rademacher(X, "l1", 1.0, 25, seed=7)
+    X = rad.rademacher_data(400, 32, 100, np.random.default_rng(6))
+    est, _ = rad.mc_rademacher(X, "l1", 1.0, 25, np.random.default_rng(7))
     r = est / rad.massart_bound(X, 1.0)
     assert abs(r.mean() - rad.binomial_max_ratio(100, 32)) < 4 * r.std(ddof=1) / np.sqrt(r.size)
 
 
 def test_grid_carries_the_exact_ratio_and_named_streams():
-    g = rad.rademacher_grid([10], [8, 16], 4, 10, seed=[3, 1])
+    g = rad.rademacher_grid([10], [8, 16], 4, 10, seed=3)
     assert np.allclose(g["exact_l1"], [[rad.binomial_max_ratio(10, 8), rad.binomial_max_ratio(10, 16)]])
-    h = rad.rademacher_grid([10], [8, 16], 4, 10, seed=[3, 1])
+    h = rad.rademacher_grid([10], [8, 16], 4, 10, seed=3)
     assert np.array_equal(g["est_l1"], h["est_l1"])
-    assert not np.array_equal(g["est_l1"], rad.rademacher_grid([10], [8, 16], 4, 10, seed=[3, 2])["est_l1"])
+    assert not np.array_equal(g["est_l1"], rad.rademacher_grid([10], [8, 16], 4, 10, seed=4)["est_l1"])
 
 
 # ------------------------------------------------------------------ the notebook's claims and their mutations
@@ -156,7 +157,7 @@ def test_l2_bound_holds_and_its_mutations_are_rejected(grid):
 
 def _rate(g, norm, a, predicted, alternatives):
     return checks.asymptotic_rate(g["ms"], g[f"est_{norm}"][a].T, predicted, alternatives=alternatives,
-                                  next_order=1, n_boot=P["n_boot"], seed=[P["seed"], 5, a])
+                                  next_order=1, n_boot=P["n_boot"], seed=seeds.rng(P["seed"], "rate-bootstrap", int(g["ds"][a])))
 
 
 @pytest.mark.parametrize("a", range(len(P["ds_linear"])))
