@@ -18,6 +18,9 @@ support is the first s columns (the columns are exchangeable).
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Callable
+
 import numpy as np
 from scipy.linalg import solve_triangular
 
@@ -353,6 +356,44 @@ def noise_tail(seed: int, n: int, p: int, sigma: float, n_noise: int, t_grid) ->
     W = sigma * seeds.rng(seed, f"{NOISE_TAIL}:noise-draws", 0).standard_normal((n_noise, n))
     zmax = np.abs(W @ X).max(axis=1) / n
     return (zmax[:, None] >= np.asarray(t_grid)[None, :]).mean(axis=0)
+
+
+NOISE_TAIL_GRID = np.linspace(0.15, 0.27, 13)   # thresholds t of the noise tail (around the theorem's λ/2)
+
+
+@dataclass(frozen=True)
+class LassoErrorResult:
+    """Notebook 05's simulation: the runs at the theorem's λ, the noise tail and the best-λ sweeps."""
+    point: tuple[int, int, int]                       # (n, p, s) of the runs at the theorem's λ
+    lam: float                                        # the theorem's λ there
+    runs: dict[str, dict[str, np.ndarray]]            # design family -> :func:`theory_lambda_runs`
+    t_grid: np.ndarray                                # thresholds of the noise tail
+    tail: np.ndarray                                  # empirical P(‖Xᵀw/n‖_∞ ≥ t), one per threshold
+    sweeps: dict[str, list[tuple[int, int, int]]]     # "n", "p", "s" -> the (n, p, s) points of the sweep
+    best: dict[tuple[int, int, int], np.ndarray]      # (n, p, s) -> error at the best λ, (n_seeds_best,)
+
+
+def experiment(*, lam_of: Callable, n_seeds: int, n_seeds_best: int, sigma: float, amplitude: float, eta: float,
+               support_correlation: float, n_grid, p_grid, s_grid, n_noise: int, cone_dirs: int, cone_steps: int,
+               seed: int) -> LassoErrorResult:
+    """Notebook 05's experiment, keyword arguments named as its parameters. ``lam_of(sigma, n, p, eta)`` is the
+    theorem's λ as the notebook derived it (it is evaluated at :data:`THEORY_POINT`). Two families of
+    ``n_seeds`` designs at that λ (isotropic; support columns equicorrelated at ``support_correlation`` with
+    alternating signs), the noise tail over ``n_noise`` draws, and the three best-λ sweeps of
+    :func:`sweep_points` with ``n_seeds_best`` data sets per point."""
+    n0, p0, s0 = THEORY_POINT
+    lam = float(lam_of(sigma, n0, p0, eta))
+    families = {"isotropic": dict(support_correlation=0.0, balanced=False),
+                f"support columns correlated {support_correlation:g}": dict(support_correlation=support_correlation,
+                                                                              balanced=True)}
+    runs = {name: theory_lambda_runs(seed, n_seeds, n0, p0, s0, lam, sigma=sigma, amplitude=amplitude,
+                                     cone_dirs=cone_dirs, cone_steps=cone_steps, **kw)
+            for name, kw in families.items()}
+    t_grid = NOISE_TAIL_GRID.copy()
+    tail = noise_tail(seed, n0, p0, sigma, n_noise, t_grid)
+    sweeps = sweep_points(n_grid, p_grid, s_grid)
+    best = best_error_sweeps(seed, n_seeds_best, sweeps, sigma=sigma, amplitude=amplitude)
+    return LassoErrorResult(THEORY_POINT, lam, runs, t_grid, tail, sweeps, best)
 
 
 def collapse_spread(errors: dict, rate) -> float:
