@@ -8,6 +8,7 @@ act on the whole batch, and ``L`` is a scalar or an (S,) array.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
@@ -230,3 +231,24 @@ def huber_gaps(steps, L: float = 1.0, R: float = 1.0):
     f, grad = huber_worst(L, R, steps)
     xs = ista(grad, np.full(steps.shape, float(R)), L, int(steps.max()))
     return f(xs[steps, np.arange(steps.size)])
+
+
+# ---------------------------------------------------------------- notebook 01's experiment
+@dataclass(frozen=True)
+class ProximalResult:
+    """Notebook 01's runs: the random Lasso instances, Nesterov's worst-case family, the Huber worst case."""
+    lasso: dict[str, np.ndarray]        # :func:`lasso_gaps`: k, gap_ista, gap_fista (S, n_iter), L, R2, F_star (S,)
+    nesterov: dict[str, np.ndarray]     # :func:`nesterov_family_gaps`: k, gap_gd, gap_fista, R2 (k_max,), L
+    huber: np.ndarray                   # :func:`huber_gaps` at L = R = 1, one gap per step count
+    huber_steps: np.ndarray             # the step counts N
+
+
+def experiment(*, n_seeds: int, n_iter: int, lasso_n: int, lasso_p: int, lasso_s: int, lam: float, k_max: int,
+               huber_steps) -> ProximalResult:
+    """Notebook 01's experiment, keyword arguments named as its parameters: ISTA and FISTA on ``n_seeds`` Lasso
+    instances (instances 0 .. n_seeds − 1 of :func:`lasso_instances`, seed 0), Nesterov's family up to ``k_max``,
+    and gradient descent on the Huber worst case for every N in ``huber_steps``."""
+    return ProximalResult(lasso=lasso_gaps(range(n_seeds), lasso_n, lasso_p, lasso_s, lam, n_iter),
+                          nesterov=nesterov_family_gaps(k_max),
+                          huber=huber_gaps(huber_steps, L=1.0, R=1.0),
+                          huber_steps=np.asarray(huber_steps, int))
