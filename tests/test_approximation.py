@@ -6,9 +6,12 @@ holds and each deliberately wrong claim (shifted exponent, dropped factor) is re
 """
 import numpy as np
 import pytest
+import sympy as sp
+from mutations import record
 
 from sparsebounds import compositional as comp
 from sparsebounds import networks as nw
+from sparsebounds import seeds
 from sparsebounds.harness import checks, parameters
 
 
@@ -109,39 +112,54 @@ def test_kink_sup_in_1d_reaches_the_worst_translate():
 
 
 # ------------------------------------------------------------------ notebook 02 mutations
-def _wrong_exponents(d, m):
-    return {"-m/(d+1)": -m / (d + 1), "-(m+1)/d": -(m + 1) / d}
+def _rate_exponents(d, m):
+    """The registered rate eps = C N_u^(-m/d) (a relation: its right side) and its wrong variants, d -> d + 1 and
+    m -> m + 1, as exponents of N_u at this (d, m)."""
+    rel = sp.sympify(record("02-p1-interpolation-rate")["bound"])
+    rhs, syms = rel.rhs, {s.name: s for s in rel.free_symbols}
+    D, M = syms["d"], syms["m"]
+
+    def expo(e):
+        return float(sp.simplify(syms["N_u"] * sp.diff(sp.log(e), syms["N_u"])).subs({D: d, M: m}))
+    return expo(rhs), {"-m/(d+1)": expo(rhs.subs(D, D + 1)), "-(m+1)/d": expo(rhs.subs(M, M + 1))}
 
 
 @pytest.fixture(scope="module")
 def nb02():
     """Notebook 02's experiment with its default parameters."""
     p = parameters.notebook_defaults("02")
-    keys = ("n_targets", "levels", "max_pieces", "sub", "corner_sub", "n_shift")
-    return p, {(d, m): comp.p1_rate_data(d, m, **{k: p[k] for k in keys})[:2] for d in (1, 2, 3, 4) for m in (1, 2)}
+    return p, comp.curse_experiment(**p)
 
 
 @pytest.mark.parametrize("d", [1, 2, 3, 4])
 @pytest.mark.parametrize("m", [1, 2])
 def test_nb02_rate_holds_and_wrong_exponents_are_rejected(nb02, d, m):
-    p, data = nb02
-    N, E = data[d, m]
-    wrong = _wrong_exponents(d, m)
-    kw = dict(next_order=1 / d, n_boot=p["n_boot"], seed=10 * d + m)
-    assert checks.asymptotic_rate(N, E, -m / d, alternatives=list(wrong.values()), **kw).holds
+    p, res = nb02
+    N, E = res.rates[d, m]
+    right, wrong = _rate_exponents(d, m)
+    assert right == -m / d
+    kw = dict(next_order=1 / d, n_boot=p["n_boot"])
+    boot = lambda: seeds.rng(0, "bootstrap", d, m)                       # the notebook's resamples
+    assert checks.asymptotic_rate(N, E, right, alternatives=list(wrong.values()), seed=boot(), **kw).holds
     for name, w in wrong.items():
-        assert not checks.asymptotic_rate(N, E, w, alternatives=[-m / d], **kw).holds, name
+        assert not checks.asymptotic_rate(N, E, w, alternatives=[right], seed=boot(), **kw).holds, name
 
 
-def test_nb02_relu_interpolant_is_bit_exact_on_dyadic_data():
-    """The notebook's identity check: dyadic knots, values and points make every operation exact."""
-    M = 128
-    knots = comp.grid_points(1, M)[:, 0]
-    values = np.round(comp.SphereTarget.random(range(4), 1, 2)(knots[:, None]) * 2 ** 12) / 2 ** 12
-    X = np.round(np.random.default_rng([1, 6]).uniform(-1, 1, (2048, 1)) * 2 ** 20) / 2 ** 20
+def test_nb02_relu_interpolant_is_bit_exact_on_dyadic_data(nb02):
+    """The notebook's identity check on the notebook's data: dyadic knots, values and points make every
+    operation exact."""
+    _, res = nb02
+    knots, values, X = res.exact_knots, res.exact_values, res.exact_points
     net = nw.relu_interpolant_1d(knots, values)
-    assert np.array_equal(nw.predict(net, X), comp.p1_interpolate(values, M, X))
-    assert np.all(net.widths == M)
+    assert np.array_equal(nw.predict(net, X), comp.p1_interpolate(values, comp.CURSE_M_EXACT, X))
+    assert np.all(net.widths == comp.CURSE_M_EXACT)
+
+
+def test_nb02_error_peaks_where_it_is_measured(nb02):
+    """Uniform points never find a larger error than the peak estimate beyond the lattice's resolution."""
+    p, res = nb02
+    for (d, m), unif in res.uniform_sup.items():
+        assert np.all(unif / res.rates[d, m][1][:, :2] <= 1 + 1 / min(p["sub"], p["corner_sub"]) ** 2)
 
 
 # ------------------------------------------------------------------ notebook 03 mutations

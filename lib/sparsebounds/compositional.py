@@ -655,3 +655,47 @@ class RidgeTarget:
         t = np.einsum("sjd,pd->sjp", self.W, X, optimize=True)
         return np.einsum("sj,sjp->sp", self.a, np.sin(self.omega[..., None] * t + self.phase[..., None]),
                          optimize=True)
+
+
+# ------------------------------------------------------------------ notebook 02's experiment
+@dataclass(frozen=True)
+class CurseResult:
+    """Notebook 02's simulation: P1 rates per (d, m), the uniform-sample check of where the error peaks, the
+    bit-exactness data of the 1-D ReLU interpolant, and the trained shallow nets."""
+    grids: dict[int, list[int]]                            # d -> grids M
+    rates: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]]   # (d, m) -> (pieces N (J,), peak sup errors (T, J))
+    uniform_sup: dict[tuple[int, int], np.ndarray]         # (d, m) -> sup over n_check uniform points, two coarsest grids
+    exact_knots: np.ndarray                                # dyadic knots of the 1-D interpolant (M_exact + 1,)
+    exact_values: np.ndarray                               # values with 12 fractional bits (T, M_exact + 1)
+    exact_points: np.ndarray                               # dyadic test points (4096, 1)
+    widths: list[int]                                      # widths of the trained nets
+    trained: dict[int, tuple[np.ndarray, np.ndarray]]      # d -> (sup, rms errors), each (train_seeds, widths)
+    trained_constructive: np.ndarray                       # 1-D P1 peak sup error with N = width intervals
+
+
+CURSE_DS, CURSE_MS, CURSE_TRAINED_DS, CURSE_WIDTHS, CURSE_M_EXACT = (1, 2, 3, 4), (1, 2), (1, 2, 4), [4, 8, 16, 32], 128
+
+
+def curse_experiment(*, n_targets: int, levels: int, max_pieces: int, sub: int, corner_sub: int, n_shift: int,
+                     n_check: int, train_seeds: int, train_steps: int, n_train: int, n_test: int,
+                     n_boot: int | None = None) -> CurseResult:
+    """Notebook 02's experiment, keyword arguments named as its parameters (``n_boot`` belongs to the verdicts
+    and is not used here). Named streams of seed 0: "sphere-targets", "test-points" (the check's uniform points
+    are the first of the trained nets' test points), "exactness-points", "training-points", "shallow-init"."""
+    grids = {d: p1_grids(d, levels, max_pieces) for d in CURSE_DS}
+    rates, targets, uniform = {}, {}, {}
+    for d in grids:
+        for m in CURSE_MS:
+            N, err, targets[d, m] = p1_rate_data(d, m, n_targets=n_targets, levels=levels, max_pieces=max_pieces,
+                                                 sub=sub, corner_sub=corner_sub, n_shift=n_shift)
+            rates[d, m] = (N, err)
+    X_check = {d: named_rng(0, "test-points", d).uniform(-1, 1, (n_check, d)) for d in grids}
+    for (d, m) in rates:
+        uniform[d, m] = p1_sup_errors(targets[d, m], grids[d][:2], X_check[d])
+    knots = grid_points(1, CURSE_M_EXACT)[:, 0]                                 # dyadic: spacing 2^-6
+    values = np.round(SphereTarget.random(range(n_targets), 1, 2)(knots[:, None]) * 2 ** 12) / 2 ** 12
+    X_exact = np.round(named_rng(0, "exactness-points").uniform(-1, 1, (4096, 1)) * 2 ** 20) / 2 ** 20
+    trained = trained_shallow_sweep(CURSE_TRAINED_DS, n_targets, CURSE_WIDTHS, range(train_seeds), n_train,
+                                    train_steps, n_test, lr=0.03)
+    trained_cons = p1_peak_sup_errors(SphereTarget.random(range(n_targets), 1, 2), CURSE_WIDTHS, sub=sub)[0]
+    return CurseResult(grids, rates, uniform, knots, values, X_exact, list(CURSE_WIDTHS), trained, trained_cons)
