@@ -699,3 +699,32 @@ def curse_experiment(*, n_targets: int, levels: int, max_pieces: int, sub: int, 
                                     train_steps, n_test, lr=0.03)
     trained_cons = p1_peak_sup_errors(SphereTarget.random(range(n_targets), 1, 2), CURSE_WIDTHS, sub=sub)[0]
     return CurseResult(grids, rates, uniform, knots, values, X_exact, list(CURSE_WIDTHS), trained, trained_cons)
+
+
+# ------------------------------------------------------------------ notebook 03's experiment
+@dataclass(frozen=True)
+class TreeResult:
+    """Notebook 03's simulation: the constructive deep approximants, the worst case of the error recursion, and
+    the trained deep-vs-shallow comparison on tree targets and on the ridge control."""
+    constructive: dict[int, dict]             # d -> :func:`tree_rate_data`
+    hard: dict[int, tuple]                    # d -> :func:`linear_hard_instance` at L = 1.75, eps = 1e-3
+    training: dict[int, dict]                 # d -> :func:`training_experiment` on tree targets
+    control: dict                             # :func:`training_experiment` on ridge targets at d = 8
+
+
+TREE_DS, TREE_HARD = (4, 8, 16), (1.75, 1e-3)
+
+
+def tree_experiment(*, n_targets: int, n_test: int, levels: int, node_sub: int, train_targets: int, train_seeds: int,
+                    node_widths, lrs, train_steps: int, n_train: int, n_val: int, n_boot: int | None = None,
+                    alpha: float | None = None) -> TreeResult:
+    """Notebook 03's experiment, keyword arguments named as its parameters (``n_boot`` and ``alpha`` belong to
+    the verdicts and are not used here): the constructive study at d = 4, 8, 16, the linear worst case, and one
+    map of 8 training tasks (d = 4, 8, 16 on tree targets and d = 8 on ridge targets, x 2 architectures)."""
+    constructive = {d: tree_rate_data(d, n_targets=n_targets, n_test=n_test, levels=levels, node_sub=node_sub)
+                    for d in TREE_DS}
+    hard = {d: linear_hard_instance(d, *TREE_HARD) for d in TREE_DS}
+    runs = training_experiments([(d, "tree") for d in TREE_DS] + [(8, "ridge")], train_targets=train_targets,
+                                train_seeds=train_seeds, node_widths=node_widths, lrs=lrs, train_steps=train_steps,
+                                n_train=n_train, n_val=n_val, n_test=n_test)
+    return TreeResult(constructive, hard, dict(zip(TREE_DS, runs[:len(TREE_DS)])), runs[len(TREE_DS)])
