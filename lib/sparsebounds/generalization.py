@@ -23,6 +23,8 @@ content of vacuous bounds.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from . import networks as nw
@@ -406,3 +408,37 @@ def share_weights(net: "nw.Net") -> "nw.Net":
     for k, v in sh.params.items():
         sh.params[k] = np.broadcast_to(v[:, :1], v.shape).copy()
     return sh
+
+
+# ------------------------------------------------------------------ notebook 04's experiment
+@dataclass(frozen=True)
+class GeneralizationResult:
+    """Notebook 04's simulation: Rademacher complexities of the linear classes, the Toeplitz norms of random
+    filters, and the trained tree / shallow networks with their gaps and bounds."""
+    linear: dict[str, np.ndarray]        # :func:`rademacher.rademacher_grid` over ds_linear x ms_linear
+    toeplitz_frobenius: np.ndarray       # ||T||_F^2 of each random filter (:func:`toeplitz_norms`)
+    toeplitz_weights: np.ndarray         # n_out ||w||^2 of the same filters
+    networks: dict[str, np.ndarray]      # :func:`run_tracking_experiment` over ds_net x tree_widths x ms_net x seeds
+
+
+TOEPLITZ_SHAPES = [(3, 32, 1), (3, 33, 2), (2, 64, 2), (5, 40, 3), (7, 7, 1)]   # (filter size, input size, stride)
+TOEPLITZ_FILTERS = 16                                                          # random filters per shape
+
+
+def experiment(*, seed: int, ds_linear, ms_linear, n_sets: int, n_mc: int, ds_net, tree_widths, ms_net,
+               net_seeds: int, steps: int, weight_decay: float, noise: float, n_test: int, delta: float,
+               n_boot: int | None = None) -> GeneralizationResult:
+    """Notebook 04's experiment, keyword arguments named as its parameters (``n_boot`` belongs to the verdicts and
+    is not used here). Everything is drawn from named streams of ``seed``: "rademacher-data"/"rademacher-signs",
+    "toeplitz-filters", "training-data"/"test-data" and the networks' "tree-init"/"shallow-init"."""
+    from . import rademacher
+
+    linear = rademacher.rademacher_grid(ds_linear, ms_linear, n_sets, n_mc, seed=seed)
+    rng = named_rng(seed, "toeplitz-filters")
+    tf, tw = [], []
+    for k, n_in, s in TOEPLITZ_SHAPES:
+        f, w = toeplitz_norms(rng.standard_normal((TOEPLITZ_FILTERS, k)), n_in, s)
+        tf.append(f), tw.append(w)
+    networks = run_tracking_experiment(ds_net, tree_widths, ms_net, range(net_seeds), steps, noise, n_test, delta,
+                                       weight_decay=weight_decay, seed=seed)
+    return GeneralizationResult(linear, np.concatenate(tf), np.concatenate(tw), networks)
