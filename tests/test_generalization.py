@@ -1,8 +1,8 @@
 """Norm-based bounds for tree and shallow networks: unit tests, and the mutation test of notebook 04's
 network claim on its own data.
 
-The mutation test runs the notebook's tracking experiment with its default parameters
-(``parameters.notebook_defaults("04")``, the same seed streams) and checks the notebook's test claim
+The mutation test runs the notebook's experiment (``generalization.experiment``) with its default parameters
+(``parameters.notebook_defaults("04")``) and checks the notebook's test claim
 ``04-sparse-bound-tracks-gap``: the per-node (sparse) bound ranks the measured gaps (Spearman, permutation
 test) and better than the full-matrix (dense) bound, and the wrong alternative "the dense bound tracks at
 least as well" is rejected by the same check. The identity ``04-sparse-dense-ratio-shared`` (a closed form) is
@@ -158,9 +158,7 @@ def test_tracking_experiment_shapes_and_bookkeeping():
 # ------------------------------------------------------------------ notebook data: the network claims
 @pytest.fixture(scope="module")
 def net():
-    return gen.run_tracking_experiment(P["ds_net"], P["tree_widths"], P["ms_net"], range(P["net_seeds"]), P["steps"],
-                                       P["noise"], P["n_test"], P["delta"], weight_decay=P["weight_decay"],
-                                       seed=P["seed"])
+    return gen.experiment(**P).networks                # the notebook's experiment, its trained networks
 
 
 def test_sparse_bound_tracks_the_gap_and_the_dense_alternative_is_rejected(net):

@@ -1,7 +1,7 @@
 """Rademacher complexity of linear classes: unit tests, and mutation tests on notebook 04's data.
 
-The mutation tests rebuild the notebook's linear grid with its default parameters
-(``parameters.notebook_defaults("04")``, the same named streams of ``seed``) and check that the verdicts the
+The mutation tests run the notebook's experiment (``generalization.experiment``) with its default parameters
+(``parameters.notebook_defaults("04")``) and read its linear grid and check that the verdicts the
 notebook registers as tests hold, and that the same verdict functions reject the wrong alternatives the
 notebook names: for Massart's bound the rate 1/m, the 2 dropped inside the root, the whole sqrt(2 log 2d)
 dropped and a constant shrunk by 20 %; for its tightness the ratios 1, 1/sqrt(2) and the Gaussian large-m
@@ -10,8 +10,10 @@ exponents -1 and -1/4.
 """
 import numpy as np
 import pytest
+from mutations import drop_factor, evaluate, registered_bound, scale, shift_exponent
 from scipy import stats
 
+from sparsebounds import generalization as gen
 from sparsebounds import rademacher as rad
 from sparsebounds import seeds
 from sparsebounds.harness import checks, parameters
@@ -22,7 +24,7 @@ ALT_RATE = [-1.0, -0.25]
 
 @pytest.fixture(scope="module")
 def grid():
-    g = rad.rademacher_grid(P["ds_linear"], P["ms_linear"], P["n_sets"], P["n_mc"], seed=P["seed"])
+    g = dict(gen.experiment(**P).linear)          # the notebook's experiment, its linear classes
     D, M = np.meshgrid(g["ds"], g["ms"], indexing="ij")
     g["D"], g["M"] = D.astype(float), M.astype(float)
     g["D3"], g["M3"] = g["D"][..., None], g["M"][..., None]
@@ -99,8 +101,16 @@ def _z_cell(g):
     return stats.norm.ppf(1 - 0.05 / (2 * g["est_l1"][..., 0].size))
 
 
-def _massart(g, rate=0.5, logfac=2.0, const=1.0):
-    return const * np.sqrt(logfac * np.log(2 * g["D3"])) / g["M3"] ** rate
+MASSART, L2 = registered_bound("04-rademacher-l1-massart"), registered_bound("04-rademacher-l2-bound")
+
+
+def _at(g, bound):
+    """A bound (SymPy, in W, X_inf, d, m) on the notebook's grid: unit ball, +-1 data (W = X_inf = 1)."""
+    return evaluate(bound, W=1.0, X_inf=1.0, d=g["D3"], m=g["M3"])
+
+
+def _massart(g):
+    return _at(g, MASSART)
 
 
 def _upper(g, norm):
@@ -108,10 +118,10 @@ def _upper(g, norm):
 
 
 WRONG_MASSART = {
-    "rate 1/m in place of 1/sqrt(m)": lambda g: _massart(g, rate=1.0),
-    "sqrt(log 2d): the 2 dropped": lambda g: _massart(g, logfac=1.0),
-    "sqrt(2 log 2d) dropped": lambda g: np.ones_like(g["D3"]) / np.sqrt(g["M3"]),
-    "constant shrunk by 20 %": lambda g: _massart(g, const=0.8),
+    "rate 1/m in place of 1/sqrt(m)": lambda g: _at(g, shift_exponent(MASSART, "m", 0.5)),
+    "sqrt(log 2d): the 2 dropped": lambda g: _at(g, drop_factor(MASSART, "sqrt(2)")),
+    "sqrt(2 log 2d) dropped": lambda g: _at(g, drop_factor(MASSART, "sqrt(2*log(2*d))")) * np.ones_like(g["D3"]),
+    "constant shrunk by 20 %": lambda g: _at(g, scale(MASSART, 0.8)),
 }
 
 
@@ -147,12 +157,13 @@ def _l2_check(g, bound):
 
 
 def test_l2_bound_holds_and_its_mutations_are_rejected(grid):
-    true = np.sqrt(grid["D3"] / grid["M3"]) * np.ones_like(grid["est_l2"])
+    ones = np.ones_like(grid["est_l2"])
+    true = _at(grid, L2) * ones
     assert np.allclose(true, grid["bound_l2"])
     assert _l2_check(grid, true).holds
-    assert not _l2_check(grid, 0.9 * true).holds                         # shrunk by 10 %
-    assert not _l2_check(grid, true / np.sqrt(grid["M3"])).holds         # 1/m rate
-    assert not _l2_check(grid, _massart(grid) * np.ones_like(true)).holds  # the l1 ball's sqrt(2 log 2d)
+    assert not _l2_check(grid, _at(grid, scale(L2, 0.9)) * ones).holds                 # shrunk by 10 %
+    assert not _l2_check(grid, _at(grid, shift_exponent(L2, "m", 0.5)) * ones).holds   # 1/m rate
+    assert not _l2_check(grid, _massart(grid) * ones).holds             # the l1 ball's sqrt(2 log 2d) (its bound)
 
 
 def _rate(g, norm, a, predicted, alternatives):
