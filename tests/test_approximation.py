@@ -176,6 +176,8 @@ def test_nb03_rate_per_node_holds_and_wrong_exponents_are_rejected(nb03, d):
     p, data, _ = nb03
     n = np.array(data[d]["Ms"], float) ** 2
     E = data[d]["rms"]
+    # the registered law eps = C_d n_u^(-m/2) has the node's 2 inputs as a literal, not a symbol: the wrong
+    # exponents (3 inputs, one order smoother, the shallow rate -m/d) are written out, at m = 2
     wrong = [-2 / 3, -1.5, -2 / d]
     kw = dict(next_order=0.5, n_boot=p["n_boot"])
     boot = lambda: seeds.rng(0, "bootstrap-rate", d)                      # the notebook's resamples
@@ -189,6 +191,7 @@ def test_nb03_rate_is_independent_of_d_and_the_curse_alternative_is_rejected(nb0
     p, data, _ = nb03
     n = np.array(data[d]["Ms"], float) ** 2
     ratio = data[d]["rms"] / data[4]["rms"]
+    # the registered claim is a relation (s_ratio = 0): its wrong alternative is written out
     curse = 2 / 4 - 2 / d                      # every d at the shallow rate in its total units
     kw = dict(next_order=0.5, n_boot=p["n_boot"])
     boot = lambda: seeds.rng(0, "bootstrap-ratio", d)                     # the notebook's resamples

@@ -161,6 +161,8 @@ def net():
     return gen.experiment(**P).networks                # the notebook's experiment, its trained networks
 
 
+# The registered bound of 04-sparse-bound-tracks-gap is a ranking claim: its wrong alternative is another bound (the
+# full-matrix one) ranking at least as well, not a mutation of the expression, so it is not built with mutations.py.
 def test_sparse_bound_tracks_the_gap_and_the_dense_alternative_is_rejected(net):
     """The notebook's test claim and its wrong alternative, on the notebook's data."""
     kw = dict(n_boot=P["n_boot"], seed=P["seed"])

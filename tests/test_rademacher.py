@@ -19,7 +19,7 @@ from sparsebounds import seeds
 from sparsebounds.harness import checks, parameters
 
 P = parameters.notebook_defaults("04")
-ALT_RATE = [-1.0, -0.25]
+ALT_RATE = [-1.0, -0.25]   # the notebook's wrong exponents (the registered rate is a number, not an expression)
 
 
 @pytest.fixture(scope="module")
@@ -135,6 +135,8 @@ def test_massart_mutations_are_rejected(grid, name):
     assert not checks.below(_upper(grid, "l1"), WRONG_MASSART[name](grid)).holds
 
 
+# 04-rademacher-l1-tight: the wrong claims are other values of the ratio estimate / Massart bound (1, 1/sqrt(2), the
+# Gaussian limit), not mutations of the bound's expression
 def _l1_tight(g, pred):
     r = g["est_l1"] / g["bound_l1"]
     se = r.std(-1, ddof=1) / np.sqrt(r.shape[-1])
@@ -173,9 +175,10 @@ def _rate(g, norm, a, predicted, alternatives):
 
 @pytest.mark.parametrize("a", range(len(P["ds_linear"])))
 def test_l1_rate_accepts_one_half_and_rejects_wrong_exponents_at_every_d(grid, a):
-    assert _rate(grid, "l1", a, -0.5, ALT_RATE).holds
+    p = float(registered_bound("04-rademacher-l1-rate"))                # -1/2
+    assert _rate(grid, "l1", a, p, ALT_RATE).holds
     for wrong in ALT_RATE:
-        assert not _rate(grid, "l1", a, wrong, [-0.5]).holds
+        assert not _rate(grid, "l1", a, wrong, [p]).holds
 
 
 def test_l2_rate_identity_check_holds(grid):
