@@ -1,19 +1,31 @@
 """Unit and mutation tests for sparsebounds.lasso_error (notebook 05).
 
-The mutation tests run the notebook's experiments with its default parameters (``parameters.notebook_defaults``)
-and feed the same checks the wrong claims the notebook names: each must be rejected, the claim must hold.
+The mutation tests run the notebook's experiment (``lasso_error.experiment``) with its default parameters
+(``parameters.notebook_defaults``), read each claim's bound from its record (``tests/mutations.py``), and feed the
+notebook's checks the wrong claims built from it: each must be rejected, the claim must hold.
 """
 import numpy as np
 import pytest
+import sympy as sp
+from mutations import drop_factor, evaluate, registered_bound, shift_exponent
 
 from sparsebounds import lasso_error as le
-from sparsebounds import proximal
+from sparsebounds import proximal, seeds
 from sparsebounds.harness import checks, parameters
 
 
-def lam_theory(sigma, n, p, eta):
-    """The notebook's derived lambda = 2 sqrt(2) sigma (sqrt(log(2/eta)) + sqrt(log p)) / sqrt(n)."""
-    return 2 * np.sqrt(2) * sigma * (np.sqrt(np.log(2 / eta)) + np.sqrt(np.log(p))) / np.sqrt(n)
+def lam_registered(sigma, n, p, eta):
+    """The notebook's derived lambda, read from the registered error bound 3 sqrt(s) lambda / kappa (at s = kappa
+    = 1 it is 3 lambda)."""
+    return float(evaluate(registered_bound("05-lasso-l2-error-bound"), s=1, kappa=1, sigma=sigma, n=n, p=p,
+                          eta=eta)) / 3
+
+
+def exponent(bound: sp.Expr, name: str) -> float:
+    """d log(bound) / d log(name): the power of ``name`` in a power law."""
+    x = sp.Symbol(name, positive=True)
+    b = bound.subs({s: sp.Symbol(s.name, positive=True) for s in bound.free_symbols})
+    return float(sp.simplify(x * sp.diff(sp.log(b), x)))                 # 0 if name is not in the bound
 
 
 # ---------------------------------------------------------------- units
@@ -59,7 +71,7 @@ def test_best_error_is_the_minimum_over_lambda():
 
 def test_shrinkage_decomposition_is_exact_when_signs_are_recovered():
     X, y, th, w = le.instance((2, 0, 0), 300, 100, 4, amplitude=10.0)
-    lam = lam_theory(1.0, 300, 100, 0.05)
+    lam = lam_registered(1.0, 300, 100, 0.05)
     est = le.solve(X, y, lam)
     assert np.array_equal(np.sign(est), np.sign(th))
     bias, nz = le.shrinkage_decomposition(X, w, th, lam)
@@ -86,77 +98,85 @@ def test_collapse_tolerance_is_the_midpoint_to_the_nearest_alternative():
     assert T == pytest.approx(np.sqrt(np.sqrt(np.log(64) / np.log(4))))
 
 
-# ---------------------------------------------------------------- the notebook's experiments, default profile
+# ---------------------------------------------------------------- the notebook's experiment, default profile
 @pytest.fixture(scope="module")
 def nb():
     d = parameters.notebook_defaults("05")
-    n0, p0, s0 = le.THEORY_POINT
-    lam0 = lam_theory(d["sigma"], n0, p0, d["eta"])
-    runs = [le.theory_lambda_runs(d["seed"], d["n_seeds"], n0, p0, s0, lam0, sigma=d["sigma"],
-                                  amplitude=d["amplitude"], cone_dirs=d["cone_dirs"], cone_steps=d["cone_steps"], **kw)
-            for kw in (dict(), dict(support_correlation=d["support_correlation"], balanced=True))]
-    sweeps = le.sweep_points(d["n_grid"], d["p_grid"], d["s_grid"])
-    best = le.best_error_sweeps(d["seed"], d["n_seeds_best"], sweeps, sigma=d["sigma"], amplitude=d["amplitude"])
-    t_grid = np.linspace(0.15, 0.27, 13)
-    tail = le.noise_tail(d["seed"], n0, p0, d["sigma"], d["n_noise"], t_grid)
-    return dict(d=d, lam0=lam0, runs=runs, sweeps=sweeps, best=best, t_grid=t_grid, tail=tail)
+    return dict(d=d, res=le.experiment(lam_of=lam_registered, **d))
 
 
 def test_noise_tail_and_its_mutations(nb):
-    d, t = nb["d"], nb["t_grid"]
-    n0, p0, _ = le.THEORY_POINT
-    tail = lambda factor, expo: np.minimum(1, factor * np.exp(-expo * n0 * t**2 / (2 * d["sigma"] ** 2)))
-    assert checks.below(nb["tail"], tail(2 * p0, 1)).holds
-    assert not checks.below(nb["tail"], tail(2, 1)).holds            # union factor p dropped
-    assert not checks.below(nb["tail"], tail(2 * p0, 2)).holds        # exponent doubled
+    d, res = nb["d"], nb["res"]
+    n0, p0, _ = res.point
+    bound = registered_bound("05-lasso-noise-tail")                  # 2 p exp(-n t^2 / (2 sigma^2))
+    at = lambda b: np.minimum(1, evaluate(b, t=res.t_grid, n=n0, p=p0, sigma=d["sigma"]))
+    assert checks.below(res.tail, at(bound)).holds
+    assert not checks.below(res.tail, at(drop_factor(bound, "p"))).holds                           # union factor p dropped
+    assert not checks.below(res.tail, at(drop_factor(bound, "exp(n*t**2/(2*sigma**2))"))).holds    # exponent doubled
 
 
-def _bound(nb, kappa_of):
-    s0 = le.THEORY_POINT[2]
-    err = np.concatenate([r["err"] for r in nb["runs"]])
-    ev = np.concatenate([r["event"] for r in nb["runs"]])
-    bnd = np.concatenate([3 * np.sqrt(s0) * nb["lam0"] / kappa_of(r) * np.ones(r["err"].size) for r in nb["runs"]])
+def _bound(nb, bound):
+    """The notebook's check of the error bound on the event, ``bound`` evaluated per family at its kappa(S)."""
+    d, res = nb["d"], nb["res"]
+    n0, p0, s0 = res.point
+    runs = list(res.runs.values())
+    err = np.concatenate([r["err"] for r in runs])
+    ev = np.concatenate([r["event"] for r in runs])
+    at = dict(s=s0, n=n0, p=p0, sigma=d["sigma"], eta=d["eta"])
+    if any(s.name == "kappa" for s in bound.free_symbols):
+        bnd = np.concatenate([evaluate(bound, kappa=r["kappa"], **at) for r in runs])
+    else:
+        bnd = np.concatenate([evaluate(bound, **at) * np.ones(r["err"].size) for r in runs])
     return checks.below(err[ev], bnd[ev])
 
 
 def test_error_bound_holds_and_kappa_is_needed(nb):
-    assert all(r["event"].all() and (r["cone"] <= 3).all() for r in nb["runs"])
-    assert _bound(nb, lambda r: r["kappa"]).holds
-    assert not _bound(nb, lambda r: 1.0).holds                      # kappa dropped
-    assert all((r["kappa"] <= r["kappa_hat"] + 1e-12).all() for r in nb["runs"])
+    runs = nb["res"].runs.values()
+    bound = registered_bound("05-lasso-l2-error-bound")              # 3 sqrt(s) lambda / kappa(S)
+    assert all(r["event"].all() and (r["cone"] <= 3).all() for r in runs)
+    assert _bound(nb, bound).holds
+    assert not _bound(nb, drop_factor(bound, "1/kappa")).holds       # kappa dropped
+    assert all((r["kappa"] <= r["kappa_hat"] + 1e-12).all() for r in runs)
 
 
 def test_shrinkage_identity_on_the_notebook_runs(nb):
-    for r in nb["runs"]:
+    for r in nb["res"].runs.values():
         ok = r["signs_ok"]
         assert checks.close(r["delta_S"][ok], r["decomp_S"][ok], rtol=1e-9).holds
         assert r["bias_frac"].min() > 0.9
         assert r["kkt"].max() < 1e-10
 
 
+def _rate(nb, sweep, grid, bound, wrong):
+    res, d = nb["res"], nb["d"]
+    E = np.array([res.best[q] for q in res.sweeps[sweep]]).T
+    return checks.asymptotic_rate(d[grid], E, exponent(bound, sweep), alternatives=[exponent(w, sweep) for w in wrong],
+                                  seed=seeds.rng(d["seed"], "bootstrap"))
+
+
 def test_rate_in_n_and_mutations(nb):
-    E = np.array([nb["best"][q] for q in nb["sweeps"]["n"]]).T
-    ng = nb["d"]["n_grid"]
-    assert checks.asymptotic_rate(ng, E, -0.5, alternatives=[-0.25, -1.0]).holds
-    assert not checks.asymptotic_rate(ng, E, -0.25, alternatives=[-0.5, -1.0]).holds   # slow rate
-    assert not checks.asymptotic_rate(ng, E, -1.0, alternatives=[-0.5, -0.25]).holds
+    bound = registered_bound("05-lasso-rate-in-n")                   # n^(-1/2)
+    slow, fast = shift_exponent(bound, "n", -0.25), shift_exponent(bound, "n", 0.5)   # n^(-1/4), n^(-1)
+    assert _rate(nb, "n", "n_grid", bound, [slow, fast]).holds
+    assert not _rate(nb, "n", "n_grid", slow, [bound, fast]).holds
+    assert not _rate(nb, "n", "n_grid", fast, [bound, slow]).holds
 
 
 def test_rate_in_s_and_mutations(nb):
-    E = np.array([nb["best"][q] for q in nb["sweeps"]["s"]]).T
-    sg = nb["d"]["s_grid"]
-    assert checks.asymptotic_rate(sg, E, 0.5, alternatives=[0.0, 1.0]).holds
-    assert not checks.asymptotic_rate(sg, E, 0.0, alternatives=[0.5, 1.0]).holds       # sqrt(s) dropped
-    assert not checks.asymptotic_rate(sg, E, 1.0, alternatives=[0.5, 0.0]).holds
+    bound = registered_bound("05-lasso-rate-in-s")                   # s^(1/2) at fixed s/p
+    dropped, l1 = shift_exponent(bound, "s", 0.5), shift_exponent(bound, "s", -0.5)   # s^0, s^1
+    assert _rate(nb, "s", "s_grid", bound, [dropped, l1]).holds
+    assert not _rate(nb, "s", "s_grid", dropped, [bound, l1]).holds
+    assert not _rate(nb, "s", "s_grid", l1, [bound, dropped]).holds
 
 
 def test_collapse_and_mutations(nb):
-    sig = nb["d"]["sigma"]
-    rate = lambda n, p, s: sig * np.sqrt(2 * s * np.log(p / s) / n)
-    wrong = {"log dropped": lambda n, p, s: sig * np.sqrt(2 * s / n),
-             "sqrt(s) dropped": lambda n, p, s: sig * np.sqrt(2 * np.log(p / s) / n),
-             "1/n": lambda n, p, s: sig * np.sqrt(2 * s * np.log(p / s)) / n}
-    T = le.collapse_tolerance(list(nb["best"]), rate, wrong)
-    assert checks.below(le.collapse_spread(nb["best"], rate), T).holds
-    for f in wrong.values():
-        assert not checks.below(le.collapse_spread(nb["best"], f), T).holds
+    sig, best = nb["d"]["sigma"], nb["res"].best
+    bound = registered_bound("05-lasso-error-collapse")              # sigma sqrt(2 s log(p/s) / n)
+    as_rate = lambda b: (lambda n, p, s: float(evaluate(b, n=n, p=p, s=s, sigma=sig)))
+    wrong = {"log dropped": drop_factor(bound, "sqrt(log(p/s))"), "sqrt(s) dropped": drop_factor(bound, "sqrt(s)"),
+             "1/n": shift_exponent(bound, "n", 0.5)}
+    T = le.collapse_tolerance(list(best), as_rate(bound), {k: as_rate(w) for k, w in wrong.items()})
+    assert checks.below(le.collapse_spread(best, as_rate(bound)), T).holds
+    for w in wrong.values():
+        assert not checks.below(le.collapse_spread(best, as_rate(w)), T).holds

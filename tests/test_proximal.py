@@ -1,7 +1,9 @@
-"""ISTA/FISTA library tests and notebook 01's mutation tests (same data as the notebook's default run, from the
-notebook's own parameters via ``parameters.notebook_defaults``)."""
+"""ISTA/FISTA library tests and notebook 01's mutation tests (the notebook's experiment ``proximal.experiment``
+on the notebook's own parameters via ``parameters.notebook_defaults``; the wrong claims are built from the
+registered bounds with ``tests/mutations.py``)."""
 import numpy as np
 import pytest
+from mutations import evaluate, registered_bound, scale, shift_exponent
 
 from sparsebounds import proximal
 from sparsebounds.harness import checks, parameters
@@ -11,11 +13,8 @@ P = parameters.notebook_defaults("01")
 
 @pytest.fixture(scope="module")
 def data():
-    return {"lasso": proximal.lasso_gaps(range(P["n_seeds"]), P["lasso_n"], P["lasso_p"], P["lasso_s"],
-                                         P["lam"], P["n_iter"]),
-            "nest": proximal.nesterov_family_gaps(P["k_max"]),
-            "huber": proximal.huber_gaps(P["huber_steps"]),
-            "N": np.array(P["huber_steps"])}
+    res = proximal.experiment(**P)
+    return {"lasso": res.lasso, "nest": res.nesterov, "huber": res.huber, "N": res.huber_steps}
 
 
 # ---------------------------------------------------------------- library
@@ -75,28 +74,36 @@ def test_bad_arguments_are_refused():
 
 
 # ---------------------------------------------------------------- notebook 01: claims and mutations
-def _bounds(d, c_ista=0.5, e_ista=1.0, c_fista=2.0, e_fista=2.0):
+ISTA, FISTA = registered_bound("01-ista-rate"), registered_bound("01-fista-rate")
+LOWER, HUBER = registered_bound("01-nesterov-lower-bound"), registered_bound("01-gd-tight-huber")
+
+
+def _bounds(d, ista=ISTA, fista=FISTA):
+    """The notebook's checks of the two upper bounds (each a SymPy expression in L, R, k) on its three data sets."""
     la, nest = d["lasso"], d["nest"]
-    L, R2, k = la["L"][:, None], la["R2"][:, None], la["k"][None]
-    kn = nest["k"]
+    L, R, k = la["L"][:, None], np.sqrt(la["R2"])[:, None], la["k"][None]
+    Rn, kn = np.sqrt(nest["R2"]), nest["k"]
     return {
-        "ista": [checks.below(la["gap_ista"], c_ista * L * R2 / k ** e_ista),
-                 checks.below(nest["gap_gd"], c_ista * nest["R2"] / kn ** e_ista),
-                 checks.below(d["huber"], c_ista / d["N"] ** e_ista)],
-        "fista": [checks.below(la["gap_fista"], c_fista * L * R2 / (k + 1) ** e_fista),
-                  checks.below(nest["gap_fista"], c_fista * nest["R2"] / (kn + 1) ** e_fista)]}
+        "ista": [checks.below(la["gap_ista"], evaluate(ista, L=L, R=R, k=k)),
+                 checks.below(nest["gap_gd"], evaluate(ista, L=nest["L"], R=Rn, k=kn)),
+                 checks.below(d["huber"], evaluate(ista, L=1.0, R=1.0, k=d["N"]))],
+        "fista": [checks.below(la["gap_fista"], evaluate(fista, L=L, R=R, k=k)),
+                  checks.below(nest["gap_fista"], evaluate(fista, L=nest["L"], R=Rn, k=kn))]}
+
+
+def _lower(nest, bound=LOWER):
+    return evaluate(bound, L=nest["L"], R=np.sqrt(nest["R2"]), k=nest["k"])
 
 
 def test_true_claims_hold(data):
     b = _bounds(data)
     assert all(c.holds for c in b["ista"] + b["fista"])
     nest = data["nest"]
-    lower = 3 * nest["R2"] / (32 * (nest["k"] + 1) ** 2)
-    assert checks.above(nest["gap_fista"], lower).holds and checks.above(nest["gap_gd"], lower).holds
+    assert checks.above(nest["gap_fista"], _lower(nest)).holds and checks.above(nest["gap_gd"], _lower(nest)).holds
 
 
 def test_upper_bounds_with_exponent_raised_by_half_are_rejected(data):
-    b = _bounds(data, e_ista=1.5, e_fista=2.5)
+    b = _bounds(data, ista=shift_exponent(ISTA, "k", 0.5), fista=shift_exponent(FISTA, "k", 0.5))
     assert not checks.all_of(*b["ista"]).holds
     assert not checks.all_of(*b["fista"]).holds
     # a hard instance rejects each on its own: Huber for ISTA, Nesterov's family for FISTA
@@ -106,28 +113,25 @@ def test_upper_bounds_with_exponent_raised_by_half_are_rejected(data):
 
 def test_lower_bound_with_exponent_raised_by_half_is_rejected(data):
     nest = data["nest"]
-    wrong = 3 * nest["R2"] / (32 * (nest["k"] + 1) ** 1.5)
-    assert not checks.above(nest["gap_fista"], wrong).holds
+    assert not checks.above(nest["gap_fista"], _lower(nest, shift_exponent(LOWER, "k", -0.5))).holds
 
 
 def test_shrunk_constants_are_rejected_where_the_hard_instance_attains_them(data):
     # ISTA: the Huber function attains LR^2/(4k+2), so any constant below 1/4 (here 1/5) is rejected ...
-    assert not checks.all_of(*_bounds(data, c_ista=0.2)["ista"]).holds
+    assert not checks.all_of(*_bounds(data, ista=scale(ISTA, 0.4))["ista"]).holds
     # ... while 1/4 cannot be: it is (asymptotically) the true worst case.
-    assert checks.all_of(*_bounds(data, c_ista=0.25)["ista"]).holds
-    # FISTA: the registered wrong constant 1/2 (a factor 4, fixed from the statement) is rejected; the constant
-    # attained on these instances lies between 1/2 and 2, so constants in between cannot be rejected.
-    assert not checks.all_of(*_bounds(data, c_fista=0.5)["fista"]).holds
-    nest, la = data["nest"], data["lasso"]
-    c_att = max(np.max(nest["gap_fista"] * (nest["k"] + 1) ** 2 / nest["R2"]),
-                np.max(la["gap_fista"] * (la["k"][None] + 1) ** 2 / (la["L"] * la["R2"])[:, None]))
-    assert 0.5 < c_att < 2
+    assert checks.all_of(*_bounds(data, ista=scale(ISTA, 0.5))["ista"]).holds
+    # FISTA: the registered wrong constant, a factor 4 smaller (fixed from the statement), is rejected; the
+    # constant attained on these instances lies between that and the bound's, so constants in between cannot be.
+    assert not checks.all_of(*_bounds(data, fista=scale(FISTA, 0.25))["fista"]).holds
+    attained = max(c.evidence["max_ratio_observed_over_bound"] for c in _bounds(data)["fista"])
+    assert 0.25 < attained < 1
 
 
 def test_tight_claim_rejects_a_one_percent_change(data):
-    exact = 1.0 / (4 * data["N"] + 2)
+    exact = evaluate(HUBER, L=1.0, R=1.0, k=data["N"])
     assert checks.close(data["huber"], exact, rtol=1e-12).holds
-    assert not checks.close(data["huber"], 0.99 * exact, rtol=1e-12).holds
+    assert not checks.close(data["huber"], evaluate(scale(HUBER, 0.99), L=1.0, R=1.0, k=data["N"]), rtol=1e-12).holds
 
 
 def _fista_rate(data, p, alts):
@@ -139,14 +143,16 @@ def _fista_rate(data, p, alts):
 
 
 def test_fista_exponent_check_rejects_shifted_exponents(data):
-    assert _fista_rate(data, -2.0, [-1.5, -2.5]).holds
-    assert not _fista_rate(data, -1.5, [-2.0, -1.0]).holds
-    assert not _fista_rate(data, -2.5, [-2.0, -3.0]).holds
+    # the registered bound of 01-fista-exponent is the exponent itself (a number, not an expression to mutate):
+    # the wrong claims shift it by 1/2 either way
+    p = float(registered_bound("01-fista-exponent"))
+    assert _fista_rate(data, p, [p + 0.5, p - 0.5]).holds
+    assert not _fista_rate(data, p + 0.5, [p, p + 1.0]).holds
+    assert not _fista_rate(data, p - 0.5, [p, p - 1.0]).holds
 
 
 def test_identities_hold(data):
     """01-nesterov-lower-bound (span property) and 01-gd-tight-huber (closed form) are identities: they hold."""
     nest = data["nest"]
-    lower = 3 * nest["R2"] / (32 * (nest["k"] + 1) ** 2)
-    assert checks.above(nest["gap_gd"], lower).holds and checks.above(nest["gap_fista"], lower).holds
-    assert checks.close(data["huber"], 1.0 / (4 * data["N"] + 2), rtol=1e-12).holds
+    assert checks.above(nest["gap_gd"], _lower(nest)).holds and checks.above(nest["gap_fista"], _lower(nest)).holds
+    assert checks.close(data["huber"], evaluate(HUBER, L=1.0, R=1.0, k=data["N"]), rtol=1e-12).holds

@@ -23,9 +23,12 @@ content of vacuous bounds.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from . import networks as nw
+from .seeds import rng as named_rng
 from .tasks import map_tasks
 
 LOG2 = np.log(2.0)
@@ -67,9 +70,9 @@ def tree_target(X: np.ndarray) -> np.ndarray:
     return v[..., 0]
 
 
-def make_data(n_sets: int, m: int, d: int, noise: float, seed):
-    """n_sets independent samples: x uniform on [−1, 1]^d, y = tree_target(x) + noise·N(0, 1); (S, m, d), (S, m)."""
-    rng = np.random.default_rng(seed)
+def make_data(n_sets: int, m: int, d: int, noise: float, rng: np.random.Generator):
+    """n_sets independent samples: x uniform on [−1, 1]^d, y = tree_target(x) + noise·N(0, 1); (S, m, d), (S, m).
+    Inputs and label noise are drawn from ``rng``, in that order."""
     X = rng.uniform(-1, 1, (n_sets, m, d))
     return X, tree_target(X) + noise * rng.standard_normal((n_sets, m))
 
@@ -245,24 +248,20 @@ def test_margin(n_test: int, delta: float) -> float:
 
 
 # ------------------------------------------------------------------ the experiment
-def _stream(seed, *keys) -> list[int]:
-    """A named seed stream: ``seed`` (an int or a sequence of ints) followed by ``keys``."""
-    return [int(v) for v in np.atleast_1d(seed)] + [int(k) for k in keys]
-
-
 def matched_shallow_width(d: int, tree_width: int) -> int:
     """Units of the one-hidden-layer net with (about) the parameter count of the tree of that node width."""
     return max(1, int(round((nw.tree_params_count(d, tree_width) - 1) / (d + 2))))
 
 
 def run_tracking_experiment(ds, widths, ms, seeds, steps: int, noise: float, n_test: int, delta: float,
-                            weight_decay: float = 0.0, seed=0, lr: float = 1e-2, dtype=np.float64) -> dict:
+                            weight_decay: float = 0.0, seed: int = 0, lr: float = 1e-2, dtype=np.float64) -> dict:
     """Train tree networks over a grid of input widths d (depth log2 d), node widths and sample sizes m,
     with parameter-matched one-hidden-layer nets beside them, and measure gaps and norm bounds.
 
-    Seed streams: the training data of cell (d, m) come from (seed, 1, d, m), one data set per network
-    seed, shared by every node width (so widths are compared on the same data); the test set of width d
-    from (seed, 2, d); the initial weights from ``networks`` (network seed, node width, d). One batched
+    Named streams of ``seed`` (:mod:`sparsebounds.seeds`): the training data of cell (d, m) come from
+    ``"training-data"`` with keys (d, m), one data set per network seed, shared by every node width (so widths
+    are compared on the same data); the test set of width d from ``"test-data"``, key d; the initial weights
+    from ``networks`` (streams ``"tree-init"`` / ``"shallow-init"`` of ``seed``, keys (d, width, network seed)). One batched
     training run per (d, m) and architecture: every (node width, seed) pair at once. ``dtype`` is the
     training precision: float64, because in float32 Adam amplifies round-off until runs on different CPUs give
     gaps that differ by 0.5 % (measured); norms and bounds are computed in float64 from the trained weights.
@@ -295,18 +294,19 @@ def run_tracking_experiment(ds, widths, ms, seeds, steps: int, noise: float, n_t
 
 
 def tracking_cell(d: int, m: int, widths, seeds, steps: int, noise: float, n_test: int, delta: float,
-                  weight_decay: float, seed, lr: float, dtype: str = "float64") -> dict:
-    """One (d, m) cell of :func:`run_tracking_experiment` (a task of its map, seeded by (seed, d, m)): the
+                  weight_decay: float, seed: int, lr: float, dtype: str = "float64") -> dict:
+    """One (d, m) cell of :func:`run_tracking_experiment` (a task of its map, streams keyed by (d, m)): the
     trained trees and parameter-matched shallow nets of every (node width, seed), with their losses, norms and
     bounds, each array (len(widths) · len(seeds),), width-major."""
     widths, seeds = list(widths), list(seeds)
     S, Wn = len(seeds), len(widths)
-    Xte, yte = make_data(1, n_test, d, noise, _stream(seed, 2, d))
-    X, y = make_data(S, m, d, noise, _stream(seed, 1, d, m))
+    Xte, yte = make_data(1, n_test, d, noise, named_rng(seed, "test-data", d))
+    X, y = make_data(S, m, d, noise, named_rng(seed, "training-data", d, m))
     XB, yB = np.tile(X, (Wn, 1, 1)), np.tile(y, (Wn, 1))     # member (width b, seed s) reads data set s
-    tree = as_float64(nw.train_adam(nw.tree(seeds, d, widths, dtype=dtype), XB, yB, steps, lr=lr,
+    tree = as_float64(nw.train_adam(nw.tree(seeds, d, widths, dtype=dtype, seed=seed), XB, yB, steps, lr=lr,
                                     weight_decay=weight_decay)[0])
-    shal = as_float64(nw.train_adam(nw.shallow(seeds, d, [matched_shallow_width(d, w) for w in widths], dtype=dtype),
+    shal = as_float64(nw.train_adam(nw.shallow(seeds, d, [matched_shallow_width(d, w) for w in widths], dtype=dtype,
+                                               seed=seed),
                                     XB, yB, steps, lr=lr, weight_decay=weight_decay)[0])
     cell = {}
     for name, net in (("", tree), ("sh_", shal)):
@@ -353,7 +353,7 @@ def _per_configuration(x, idx=None):
     return np.take_along_axis(np.broadcast_to(x, (n, D, W, M, S)), full, axis=-1).mean(-1).reshape(n, -1)
 
 
-def tracking_check(bound, other, gap, *, alpha: float = 0.05, n_boot: int = 2000, seed=0, label: str = ""):
+def tracking_check(bound, other, gap, *, alpha: float = 0.05, n_boot: int = 2000, seed: int = 0, label: str = ""):
     """Does ``bound`` rank the measured gaps across configurations, and better than ``other``?
 
     ``bound``, ``other``, ``gap``: (D, W, M, S) — configurations (d, node width, m) by network seeds (the
@@ -366,6 +366,9 @@ def tracking_check(bound, other, gap, *, alpha: float = 0.05, n_boot: int = 2000
        ρ(other, gap) is > 0, resampling the seeds of each (d, m) cell with replacement (paired: the same
        draw for both bounds and the gap).
 
+    Permutations and resamples come from the named streams ``"tracking-permutations"`` and
+    ``"tracking-bootstrap"`` of ``seed`` (the same draws for any bounds checked with the same seed).
+
     Returns a :class:`checks.Check` whose evidence carries both correlations and the test statistics.
     """
     from .harness.checks import Check, num
@@ -373,13 +376,12 @@ def tracking_check(bound, other, gap, *, alpha: float = 0.05, n_boot: int = 2000
     if not (lb.shape == lo.shape == g.shape and lb.ndim == 4):
         raise ValueError("tracking_check(): bound, other and gap must share one shape (D, W, M, S)")
     D, W, M, S = g.shape
-    rng = np.random.default_rng(seed)
     rho_b = float(spearman(_per_configuration(lb), _per_configuration(g)))
     rho_o = float(spearman(_per_configuration(lo), _per_configuration(g)))
-    perm = np.argsort(rng.random((n_boot, D * W * M)), axis=1)
+    perm = np.argsort(named_rng(seed, "tracking-permutations").random((n_boot, D * W * M)), axis=1)
     rho_null = spearman(np.broadcast_to(_per_configuration(lb), perm.shape), _per_configuration(g)[perm])
     p_value = float((1 + np.sum(rho_null >= rho_b)) / (1 + n_boot))
-    idx = rng.integers(0, S, size=(n_boot, D, M, S))
+    idx = named_rng(seed, "tracking-bootstrap").integers(0, S, size=(n_boot, D, M, S))
     gb = _per_configuration(g, idx)
     diff = spearman(_per_configuration(lb, idx), gb) - spearman(_per_configuration(lo, idx), gb)
     lower = float(np.quantile(diff, alpha))
@@ -406,3 +408,37 @@ def share_weights(net: "nw.Net") -> "nw.Net":
     for k, v in sh.params.items():
         sh.params[k] = np.broadcast_to(v[:, :1], v.shape).copy()
     return sh
+
+
+# ------------------------------------------------------------------ notebook 04's experiment
+@dataclass(frozen=True)
+class GeneralizationResult:
+    """Notebook 04's simulation: Rademacher complexities of the linear classes, the Toeplitz norms of random
+    filters, and the trained tree / shallow networks with their gaps and bounds."""
+    linear: dict[str, np.ndarray]        # :func:`rademacher.rademacher_grid` over ds_linear x ms_linear
+    toeplitz_frobenius: np.ndarray       # ||T||_F^2 of each random filter (:func:`toeplitz_norms`)
+    toeplitz_weights: np.ndarray         # n_out ||w||^2 of the same filters
+    networks: dict[str, np.ndarray]      # :func:`run_tracking_experiment` over ds_net x tree_widths x ms_net x seeds
+
+
+TOEPLITZ_SHAPES = [(3, 32, 1), (3, 33, 2), (2, 64, 2), (5, 40, 3), (7, 7, 1)]   # (filter size, input size, stride)
+TOEPLITZ_FILTERS = 16                                                          # random filters per shape
+
+
+def experiment(*, seed: int, ds_linear, ms_linear, n_sets: int, n_mc: int, ds_net, tree_widths, ms_net,
+               net_seeds: int, steps: int, weight_decay: float, noise: float, n_test: int, delta: float,
+               n_boot: int | None = None) -> GeneralizationResult:
+    """Notebook 04's experiment, keyword arguments named as its parameters (``n_boot`` belongs to the verdicts and
+    is not used here). Everything is drawn from named streams of ``seed``: "rademacher-data"/"rademacher-signs",
+    "toeplitz-filters", "training-data"/"test-data" and the networks' "tree-init"/"shallow-init"."""
+    from . import rademacher
+
+    linear = rademacher.rademacher_grid(ds_linear, ms_linear, n_sets, n_mc, seed=seed)
+    rng = named_rng(seed, "toeplitz-filters")
+    tf, tw = [], []
+    for k, n_in, s in TOEPLITZ_SHAPES:
+        f, w = toeplitz_norms(rng.standard_normal((TOEPLITZ_FILTERS, k)), n_in, s)
+        tf.append(f), tw.append(w)
+    networks = run_tracking_experiment(ds_net, tree_widths, ms_net, range(net_seeds), steps, noise, n_test, delta,
+                                       weight_decay=weight_decay, seed=seed)
+    return GeneralizationResult(linear, np.concatenate(tf), np.concatenate(tw), networks)

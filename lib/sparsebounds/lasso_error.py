@@ -6,34 +6,42 @@ w ~ N(0, σ² I), columns of X normalised to ‖X_j‖₂ = √n. The Lasso is s
 path (LARS with the Lasso modification, Efron, Hastie, Johnstone & Tibshirani, Ann. Statist. 2004), so a
 solution carries no iteration count: only round-off.
 
-Seed streams. A replicate is named by a key (seed, experiment, replicate), experiment one of THEORY_RUNS,
-BEST_LAMBDA, NOISE_TAIL; every draw comes from ``np.random.default_rng([*key, stream, ...])`` with one stream
-per kind of randomness: DESIGN (the Gaussian entries of X), FACTOR (the factor shared by correlated support
-columns), NOISE (w), SIGNS (the signs of θ*), CONE (the random starts of the cone search). X and w are drawn in
-64 × 64 blocks, each from its own stream, so that the design with n rows and p columns is the top-left corner
+Named streams (:mod:`sparsebounds.seeds`). A replicate is named by a key (seed, experiment, replicate): the
+experiment's seed (one int), the experiment's name (one of THEORY_RUNS, THEORY_RUNS_CORRELATED, BEST_LAMBDA,
+NOISE_TAIL) and the replicate's index. Every draw comes from ``seeds.rng(seed, "<experiment>:<what>",
+replicate, ...)``, one name per kind of randomness: "design" (the Gaussian entries of X), "factor" (the factor
+shared by correlated support columns), "noise" (w), "signs" (the signs of θ*), "cone-starts" (the random starts
+of the cone search), "noise-draws" (the noise tail's draws). X and w are drawn in 64 × 64 blocks, each from its
+own stream (keys replicate, i, j), so that the design with n rows and p columns is the top-left corner
 of every larger one of the same replicate (nested in n and in p: common random numbers along a sweep). The
 support is the first s columns (the columns are exchangeable).
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Callable
+
 import numpy as np
 from scipy.linalg import solve_triangular
 
+from . import seeds
 from .harness.blas import single_blas_thread
 
-DESIGN, FACTOR, NOISE, SIGNS, CONE = 1, 2, 3, 4, 5   # seed streams
-THEORY_RUNS, BEST_LAMBDA, NOISE_TAIL = 1, 2, 3         # experiments
+THEORY_RUNS, THEORY_RUNS_CORRELATED = "theory-runs", "theory-runs-correlated"   # experiments (stream names)
+BEST_LAMBDA, NOISE_TAIL = "best-lambda", "noise-tail"
 BLOCK = 64
 
 
-def _blocks(key, stream: int, rows: int, cols: int) -> np.ndarray:
-    """(rows, cols) standard normals, block (i, j) of size BLOCK² from default_rng([*key, stream, i, j])."""
+def _blocks(key, what: str, rows: int, cols: int) -> np.ndarray:
+    """(rows, cols) standard normals, block (i, j) of size BLOCK² from the stream ``what`` of replicate ``key``,
+    keys (i, j)."""
+    seed, experiment, replicate = key
     nb_r, nb_c = -(-rows // BLOCK), -(-cols // BLOCK)
     out = np.empty((nb_r * BLOCK, nb_c * BLOCK))
     for i in range(nb_r):
         for j in range(nb_c):
             out[i * BLOCK:(i + 1) * BLOCK, j * BLOCK:(j + 1) * BLOCK] = \
-                np.random.default_rng([*key, stream, i, j]).standard_normal((BLOCK, BLOCK))
+                seeds.rng(seed, f"{experiment}:{what}", replicate, i, j).standard_normal((BLOCK, BLOCK))
     return out[:rows, :cols]
 
 
@@ -43,9 +51,9 @@ def raw_design(key, n: int, p: int, s: int, *, support_correlation: float = 0.0)
     (x_j = √(1−c) z_j + √c g, g shared)."""
     if not (1 <= s <= p) or n < 2 or not 0 <= support_correlation < 1:
         raise ValueError(f"need 1 <= s <= p, n >= 2, 0 <= c < 1; got n={n}, p={p}, s={s}, c={support_correlation}")
-    X = _blocks(key, DESIGN, n, p)
+    X = _blocks(key, "design", n, p)
     if support_correlation > 0:
-        g = _blocks(key, FACTOR, n, 1)
+        g = _blocks(key, "factor", n, 1)
         X[:, :s] = np.sqrt(1 - support_correlation) * X[:, :s] + np.sqrt(support_correlation) * g
     return X
 
@@ -62,21 +70,22 @@ def design(key, n: int, p: int, s: int, *, support_correlation: float = 0.0) -> 
 
 
 def truth(key, p: int, s: int, amplitude: float, *, balanced: bool = False) -> np.ndarray:
-    """θ* (p,): ±amplitude on the first s coordinates. Random signs (stream SIGNS, nested in s), or, with
+    """θ* (p,): ±amplitude on the first s coordinates. Random signs (stream "signs", nested in s), or, with
     ``balanced``, alternating signs + − + − … (summing to 0 for even s: the direction in which equicorrelated
     support columns are worst conditioned)."""
     t = np.zeros(p)
     if balanced:
         sg = np.where(np.arange(s) % 2 == 0, 1.0, -1.0)
     else:
-        sg = np.random.default_rng([*key, SIGNS]).choice([-1.0, 1.0], size=max(s, BLOCK))[:s]
+        seed, experiment, replicate = key
+        sg = seeds.rng(seed, f"{experiment}:signs", replicate).choice([-1.0, 1.0], size=max(s, BLOCK))[:s]
     t[:s] = amplitude * sg
     return t
 
 
 def noise(key, n: int, sigma: float) -> np.ndarray:
     """w (n,) ~ N(0, σ²), nested in n."""
-    return sigma * _blocks(key, NOISE, n, 1)[:, 0]
+    return sigma * _blocks(key, "noise", n, 1)[:, 0]
 
 
 def instance(key, n: int, p: int, s: int, *, sigma: float = 1.0, amplitude: float = 1.0,
@@ -238,14 +247,15 @@ def re_constant_upper(X: np.ndarray, support: np.ndarray, key, *, starts=(), n_d
                       n_steps: int = 60, c: float = 3.0) -> float:
     """An upper estimate of the theorem's restricted-eigenvalue constant
     κ(S) = min { ‖XΔ‖²/(n‖Δ‖²) : ‖Δ_{S^c}‖₁ ≤ c‖Δ_S‖₁ } for the true support S: the smallest Rayleigh quotient
-    found by projected gradient from ``n_dirs`` random directions (stream CONE), the lowest eigenvector of
+    found by projected gradient from ``n_dirs`` random directions (stream "cone-starts"), the lowest eigenvector of
     X_SᵀX_S/n, and ``starts`` (e.g. the Lasso's own error). Every point evaluated lies in the cone, so the value
     is ≥ κ(S): a bound 3√sλ/κ computed with it is *smaller* than the theorem's (a conservative check)."""
     n, p = X.shape
     G = X.T @ X / n
     on = np.zeros(p, bool)
     on[support] = True
-    rng = np.random.default_rng([*key, CONE])
+    seed, experiment, replicate = key
+    rng = seeds.rng(seed, f"{experiment}:cone-starts", replicate)
     ev = np.zeros(p)
     ev[on] = np.linalg.eigh(G[np.ix_(on, on)])[1][:, 0]
     D = np.vstack([rng.standard_normal((n_dirs, p)), ev[None], *[np.atleast_2d(x) for x in starts]])
@@ -280,12 +290,13 @@ def theory_lambda_runs(seed: int, n_seeds: int, n: int, p: int, s: int, lam: flo
     """At the theorem's λ, per replicate (seed, THEORY_RUNS, k), k < n_seeds: error ‖θ̂ − θ*‖, the event
     λ ≥ 2‖Xᵀw/n‖_∞, the cone ratio, κ̂ at the error, the upper estimate of the theorem's κ(S), the KKT
     violation, sign recovery, Δ on S beside the shrinkage decomposition (noise part + bias) on S, and the bias
-    fraction ‖bias‖/‖Δ‖ (the correlated designs use a separate block of replicates, k + 1000)."""
+    fraction ‖bias‖/‖Δ‖ (the correlated designs are the replicates of their own experiment,
+    THEORY_RUNS_CORRELATED)."""
     keys = ("err", "event", "cone", "kappa_hat", "kappa", "kkt", "signs_ok", "delta_S", "decomp_S", "bias_frac")
     out = {k: [] for k in keys}
-    offset = 1000 if support_correlation > 0 else 0
+    experiment = THEORY_RUNS_CORRELATED if support_correlation > 0 else THEORY_RUNS
     for k in range(n_seeds):
-        key = (seed, THEORY_RUNS, offset + k)
+        key = (seed, experiment, k)
         X, y, th, w = instance(key, n, p, s, sigma=sigma, amplitude=amplitude,
                                support_correlation=support_correlation, balanced=balanced)
         est = solve(X, y, lam)
@@ -339,12 +350,50 @@ def best_error_sweeps(seed: int, n_seeds: int, sweeps: dict, *, sigma: float, am
 
 def noise_tail(seed: int, n: int, p: int, sigma: float, n_noise: int, t_grid) -> np.ndarray:
     """Empirical P(‖Xᵀw/n‖_∞ ≥ t) over ``n_noise`` noise draws on one design (replicate (seed, NOISE_TAIL, 0);
-    the draws come from its NOISE stream)."""
+    the draws come from its stream "noise-draws")."""
     key = (seed, NOISE_TAIL, 0)
     X = design(key, n, p, 1)
-    W = sigma * np.random.default_rng([*key, NOISE]).standard_normal((n_noise, n))
+    W = sigma * seeds.rng(seed, f"{NOISE_TAIL}:noise-draws", 0).standard_normal((n_noise, n))
     zmax = np.abs(W @ X).max(axis=1) / n
     return (zmax[:, None] >= np.asarray(t_grid)[None, :]).mean(axis=0)
+
+
+NOISE_TAIL_GRID = np.linspace(0.15, 0.27, 13)   # thresholds t of the noise tail (around the theorem's λ/2)
+
+
+@dataclass(frozen=True)
+class LassoErrorResult:
+    """Notebook 05's simulation: the runs at the theorem's λ, the noise tail and the best-λ sweeps."""
+    point: tuple[int, int, int]                       # (n, p, s) of the runs at the theorem's λ
+    lam: float                                        # the theorem's λ there
+    runs: dict[str, dict[str, np.ndarray]]            # design family -> :func:`theory_lambda_runs`
+    t_grid: np.ndarray                                # thresholds of the noise tail
+    tail: np.ndarray                                  # empirical P(‖Xᵀw/n‖_∞ ≥ t), one per threshold
+    sweeps: dict[str, list[tuple[int, int, int]]]     # "n", "p", "s" -> the (n, p, s) points of the sweep
+    best: dict[tuple[int, int, int], np.ndarray]      # (n, p, s) -> error at the best λ, (n_seeds_best,)
+
+
+def experiment(*, lam_of: Callable, n_seeds: int, n_seeds_best: int, sigma: float, amplitude: float, eta: float,
+               support_correlation: float, n_grid, p_grid, s_grid, n_noise: int, cone_dirs: int, cone_steps: int,
+               seed: int) -> LassoErrorResult:
+    """Notebook 05's experiment, keyword arguments named as its parameters. ``lam_of(sigma, n, p, eta)`` is the
+    theorem's λ as the notebook derived it (it is evaluated at :data:`THEORY_POINT`). Two families of
+    ``n_seeds`` designs at that λ (isotropic; support columns equicorrelated at ``support_correlation`` with
+    alternating signs), the noise tail over ``n_noise`` draws, and the three best-λ sweeps of
+    :func:`sweep_points` with ``n_seeds_best`` data sets per point."""
+    n0, p0, s0 = THEORY_POINT
+    lam = float(lam_of(sigma, n0, p0, eta))
+    families = {"isotropic": dict(support_correlation=0.0, balanced=False),
+                f"support columns correlated {support_correlation:g}": dict(support_correlation=support_correlation,
+                                                                              balanced=True)}
+    runs = {name: theory_lambda_runs(seed, n_seeds, n0, p0, s0, lam, sigma=sigma, amplitude=amplitude,
+                                     cone_dirs=cone_dirs, cone_steps=cone_steps, **kw)
+            for name, kw in families.items()}
+    t_grid = NOISE_TAIL_GRID.copy()
+    tail = noise_tail(seed, n0, p0, sigma, n_noise, t_grid)
+    sweeps = sweep_points(n_grid, p_grid, s_grid)
+    best = best_error_sweeps(seed, n_seeds_best, sweeps, sigma=sigma, amplitude=amplitude)
+    return LassoErrorResult(THEORY_POINT, lam, runs, t_grid, tail, sweeps, best)
 
 
 def collapse_spread(errors: dict, rate) -> float:

@@ -6,11 +6,12 @@ network's output and gradient do not depend on what else is in the batch.
 
 Stable API (notebooks 02-04 use it; signatures and parameter names will not change):
 
-``shallow(seeds, d, widths, activation="relu", dtype=np.float64)`` -> :class:`Net`
-    one hidden layer, f(x) = Σ_j a_j σ(w_j·x + b_j) + c. The batch is every (width, seed) pair,
+``shallow(seeds, d, widths, activation="relu", dtype=np.float64, *, seed=0)`` -> :class:`Net`
+    one hidden layer, f(x) = Σ_j a_j σ(w_j·x + b_j) + c. The batch is every (width, s) pair, s in ``seeds``
+    (an int or a tuple of ints: the integer keys of the initialisation's stream ``"shallow-init"`` of ``seed``),
     width-major: member ``i`` has ``net.widths[i]``, ``net.seeds[i]``.
     params: ``W`` (B, N, d), ``b`` (B, N), ``a`` (B, N), ``c`` (B,); ``mask`` (B, N).
-``tree(seeds, d, widths, activation="relu", dtype=np.float64)`` -> :class:`Net`
+``tree(seeds, d, widths, activation="relu", dtype=np.float64, *, seed=0)`` -> :class:`Net` (stream ``"tree-init"``)
     d = 2**depth inputs; d − 1 nodes on a binary tree, each a one-hidden-layer net on 2 inputs with
     ``width`` units: node k of level l reads outputs 2k, 2k+1 of level l − 1 (level 0 reads x_{2k}, x_{2k+1}).
     params per level l = 0..depth−1 (K_l = d / 2**(l+1) nodes): ``W{l}`` (B, K_l, n, 2), ``b{l}``
@@ -28,13 +29,16 @@ Stable API (notebooks 02-04 use it; signatures and parameter names will not chan
 ``relu_interpolant_1d(knots, values)`` -> a width-(k−1) shallow ReLU Net equal to the piecewise-linear
     interpolant through k knots (the 1-D constructive approximant is exactly a ReLU network).
 
-Activations: ``"relu"`` and ``"tanh"`` (smooth, not a polynomial). Everything is deterministic from the seeds.
+Activations: ``"relu"`` and ``"tanh"`` (smooth, not a polynomial). Everything is deterministic from the
+named streams of :mod:`sparsebounds.seeds`.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
 import numpy as np
+
+from .seeds import rng as named_rng
 
 ACTIVATIONS = ("relu", "tanh")
 
@@ -58,7 +62,7 @@ class Net:
     params: dict                    # name -> array (B, ...)
     mask: np.ndarray                # (B, N) active hidden units (per node for trees)
     widths: np.ndarray = field(default_factory=lambda: np.zeros(0, int))   # (B,)
-    seeds: np.ndarray = field(default_factory=lambda: np.zeros(0, int))    # (B,)
+    seeds: np.ndarray = field(default_factory=lambda: np.zeros(0, int))    # (B,) or (B, k): init keys
 
     @property
     def batch(self) -> int:
@@ -77,12 +81,15 @@ class Net:
         return replace(self, params={k: v.copy() for k, v in self.params.items()})
 
 
-def _pairs(seeds, widths):
-    seeds = np.atleast_1d(np.asarray(seeds, int))
+def _pairs(keys, widths):
+    """(width, key) of every member, width-major; a key is an int or a tuple of ints (one row of ``keys``)."""
+    keys = np.atleast_1d(np.asarray(keys, int))
+    keys = keys[:, None] if keys.ndim == 1 else np.atleast_2d(keys)
     widths = np.atleast_1d(np.asarray(widths, int))
     if np.any(widths < 1):
         raise ValueError("widths must be >= 1")
-    return np.repeat(widths, seeds.size), np.tile(seeds, widths.size)
+    k_of = np.tile(keys, (widths.size, 1))
+    return np.repeat(widths, keys.shape[0]), (k_of[:, 0] if k_of.shape[1] == 1 else k_of)
 
 
 def _init_units(rng, n, d_in, lo=-1.0, hi=1.0):
@@ -94,11 +101,13 @@ def _init_units(rng, n, d_in, lo=-1.0, hi=1.0):
     return W, b, a
 
 
-def shallow(seeds, d: int, widths, activation: str = "relu", dtype=np.float64) -> Net:
-    """Dense one-hidden-layer networks for every (width, seed) pair (width-major order).
+def shallow(seeds, d: int, widths, activation: str = "relu", dtype=np.float64, *, seed: int = 0) -> Net:
+    """Dense one-hidden-layer networks for every (width, s) pair, s in ``seeds`` (width-major order); each s is
+    an int or a tuple of ints naming one initialisation (integer keys of a stream, not seeds).
 
-    The initial weights are drawn in float64 from the seed and then cast to ``dtype`` (float32 runs
-    about 3x faster; gradients are exact in either)."""
+    The initial weights of member (width n, s) are drawn in float64 from the named stream
+    ``seeds.rng(seed, "shallow-init", d, n, *s)`` and then cast to ``dtype`` (float32 runs about 3x faster;
+    gradients are exact in either)."""
     if activation not in ACTIVATIONS:
         raise ValueError(f"activation {activation!r} not in {ACTIVATIONS}")
     w_of, s_of = _pairs(seeds, widths)
@@ -108,16 +117,16 @@ def shallow(seeds, d: int, widths, activation: str = "relu", dtype=np.float64) -
     a = np.zeros((B, Nmax))
     mask = np.zeros((B, Nmax))
     for i, (n, s) in enumerate(zip(w_of, s_of)):
-        rng = np.random.default_rng([int(s), 1, int(d), int(n)])
+        rng = named_rng(seed, "shallow-init", int(d), int(n), *np.atleast_1d(s))
         W[i, :n], b[i, :n], a[i, :n] = _init_units(rng, n, d)
         mask[i, :n] = 1.0
     params = {"W": W, "b": b, "a": a, "c": np.zeros(B)}
     return Net("shallow", d, activation, _cast(params, dtype), mask.astype(dtype), w_of, s_of)
 
 
-def tree(seeds, d: int, widths, activation: str = "relu", dtype=np.float64) -> Net:
-    """Binary-tree networks (d = 2**depth inputs, d − 1 nodes of ``width`` units each); dtype as in
-    :func:`shallow`."""
+def tree(seeds, d: int, widths, activation: str = "relu", dtype=np.float64, *, seed: int = 0) -> Net:
+    """Binary-tree networks (d = 2**depth inputs, d − 1 nodes of ``width`` units each); ``seeds`` and dtype as
+    in :func:`shallow`, initial weights from the named stream ``seeds.rng(seed, "tree-init", d, n, *s)``."""
     if activation not in ACTIVATIONS:
         raise ValueError(f"activation {activation!r} not in {ACTIVATIONS}")
     depth = int(round(np.log2(d)))
@@ -134,7 +143,7 @@ def tree(seeds, d: int, widths, activation: str = "relu", dtype=np.float64) -> N
         params[f"c{lvl}"] = np.zeros((B, K))
     mask = np.zeros((B, nmax))
     for i, (n, s) in enumerate(zip(w_of, s_of)):
-        rng = np.random.default_rng([int(s), 2, int(d), int(n)])
+        rng = named_rng(seed, "tree-init", int(d), int(n), *np.atleast_1d(s))
         for lvl in range(depth):
             for k in range(d >> (lvl + 1)):
                 W, b, a = _init_units(rng, n, 2)

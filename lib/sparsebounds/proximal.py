@@ -8,9 +8,12 @@ act on the whole batch, and ``L`` is a scalar or an (S,) array.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
+
+from . import seeds
 
 Grad = Callable[[np.ndarray], np.ndarray]
 Prox = Callable[[np.ndarray, np.ndarray], np.ndarray]  # prox(v, step) for the nonsmooth part g
@@ -80,17 +83,20 @@ def fista(grad: Grad, x0: np.ndarray, L, n_iter: int, prox: Prox | None = None,
 
 
 # ---------------------------------------------------------------- Lasso instances
-def lasso_instances(seeds, n: int, p: int, s: int, *, noise: float = 0.01):
-    """Gaussian designs A ~ N(0, 1/n) (S, n, p), s-sparse ±1 truths, b = A x_true + noise·N(0, 1)."""
+def lasso_instances(instances, n: int, p: int, s: int, *, noise: float = 0.01, seed: int = 0):
+    """Gaussian designs A ~ N(0, 1/n) (S, n, p), s-sparse ±1 truths, b = A x_true + noise·N(0, 1).
+
+    Instance k (an integer of ``instances``) draws its design, truth and noise from the named streams
+    ``"design"``, ``"signal"``, ``"noise"`` of ``seed`` with key k: instances are independent."""
     if not (1 <= s <= p) or n < 1:
         raise ValueError(f"need 1 <= s <= p and n >= 1, got n={n}, p={p}, s={s}")
     A, B, X = [], [], []
-    for seed in seeds:
-        rng = np.random.default_rng(seed)
-        a = rng.standard_normal((n, p)) / np.sqrt(n)
+    for k in instances:
+        design, signal, noise_rng = seeds.streams(seed, "design", "signal", "noise", keys=(k,))
+        a = design.standard_normal((n, p)) / np.sqrt(n)
         x = np.zeros(p)
-        x[rng.choice(p, s, replace=False)] = rng.choice([-1.0, 1.0], s)
-        A.append(a), X.append(x), B.append(a @ x + noise * rng.standard_normal(n))
+        x[signal.choice(p, s, replace=False)] = signal.choice([-1.0, 1.0], s)
+        A.append(a), X.append(x), B.append(a @ x + noise * noise_rng.standard_normal(n))
     return np.array(A), np.array(B), np.array(X)
 
 
@@ -170,12 +176,12 @@ def huber_worst(L: float, R: float, N: int):
 
 
 # ---------------------------------------------------------------- experiments (what notebook 01 runs)
-def lasso_gaps(seeds, n: int, p: int, s: int, lam: float, n_iter: int, *, noise: float = 0.01):
-    """ISTA and FISTA from x0 = 0 on seeded Lasso instances.
+def lasso_gaps(instances, n: int, p: int, s: int, lam: float, n_iter: int, *, noise: float = 0.01, seed: int = 0):
+    """ISTA and FISTA from x0 = 0 on the Lasso instances ``instances`` of :func:`lasso_instances`.
 
     Returns dict: k (1..n_iter), gap_ista and gap_fista (S, n_iter) = F(x_k) − F*, L (S,), R2 = ‖x0 − x*‖² (S,).
     """
-    A, b, _ = lasso_instances(seeds, n, p, s, noise=noise)
+    A, b, _ = lasso_instances(instances, n, p, s, noise=noise, seed=seed)
     grad, prox, objective = lasso_parts(A, b, lam)
     L = lasso_lipschitz(A)
     x_star, F_star = lasso_minimum(A, b, lam)
@@ -225,3 +231,24 @@ def huber_gaps(steps, L: float = 1.0, R: float = 1.0):
     f, grad = huber_worst(L, R, steps)
     xs = ista(grad, np.full(steps.shape, float(R)), L, int(steps.max()))
     return f(xs[steps, np.arange(steps.size)])
+
+
+# ---------------------------------------------------------------- notebook 01's experiment
+@dataclass(frozen=True)
+class ProximalResult:
+    """Notebook 01's runs: the random Lasso instances, Nesterov's worst-case family, the Huber worst case."""
+    lasso: dict[str, np.ndarray]        # :func:`lasso_gaps`: k, gap_ista, gap_fista (S, n_iter), L, R2, F_star (S,)
+    nesterov: dict[str, np.ndarray]     # :func:`nesterov_family_gaps`: k, gap_gd, gap_fista, R2 (k_max,), L
+    huber: np.ndarray                   # :func:`huber_gaps` at L = R = 1, one gap per step count
+    huber_steps: np.ndarray             # the step counts N
+
+
+def experiment(*, n_seeds: int, n_iter: int, lasso_n: int, lasso_p: int, lasso_s: int, lam: float, k_max: int,
+               huber_steps) -> ProximalResult:
+    """Notebook 01's experiment, keyword arguments named as its parameters: ISTA and FISTA on ``n_seeds`` Lasso
+    instances (instances 0 .. n_seeds − 1 of :func:`lasso_instances`, seed 0), Nesterov's family up to ``k_max``,
+    and gradient descent on the Huber worst case for every N in ``huber_steps``."""
+    return ProximalResult(lasso=lasso_gaps(range(n_seeds), lasso_n, lasso_p, lasso_s, lam, n_iter),
+                          nesterov=nesterov_family_gaps(k_max),
+                          huber=huber_gaps(huber_steps, L=1.0, R=1.0),
+                          huber_steps=np.asarray(huber_steps, int))

@@ -11,23 +11,24 @@ from __future__ import annotations
 import numpy as np
 from scipy import integrate, special
 
+from . import seeds
+
 NORMS = ("l1", "l2")
 
 
-def rademacher_data(n_sets: int, m: int, d: int, seed) -> np.ndarray:
-    """S independent samples of m points uniform on {−1, +1}^d (so max‖x‖_∞ = 1, ‖x‖_2 = √d), float32.
-
-    The float32 sums of ±1 are exact integers (|Σ| ≤ m < 2^24).
+def rademacher_data(n_sets: int, m: int, d: int, rng: np.random.Generator) -> np.ndarray:
+    """S independent samples of m points uniform on {−1, +1}^d (so max‖x‖_∞ = 1, ‖x‖_2 = √d), float32,
+    drawn from ``rng``. The float32 sums of ±1 are exact integers (|Σ| ≤ m < 2^24).
     """
-    rng = np.random.default_rng(seed)
     X = rng.integers(0, 2, size=(n_sets, m, d), dtype=np.int8).astype(np.float32)
     X *= 2
     X -= 1
     return X
 
 
-def mc_rademacher(X: np.ndarray, norm: str, radius: float, n_mc: int, seed):
-    """Monte Carlo R̂_S of the ``norm`` ball of ``radius``: returns (mean, standard error), each shape (S,).
+def mc_rademacher(X: np.ndarray, norm: str, radius: float, n_mc: int, rng: np.random.Generator):
+    """Monte Carlo R̂_S of the ``norm`` ball of ``radius`` (signs drawn from ``rng``): returns (mean, standard
+    error), each shape (S,).
 
     One batched matmul: signs σ (S, n_mc, m) @ X (S, m, d) → (S, n_mc, d), then the dual norm.
     ``norm='both'`` returns {'l1': (mean, se), 'l2': (mean, se)} from the same sign draws.
@@ -36,7 +37,6 @@ def mc_rademacher(X: np.ndarray, norm: str, radius: float, n_mc: int, seed):
         raise ValueError(f"norm must be one of {NORMS} or 'both'")
     X = np.asarray(X)
     S, m, _ = X.shape
-    rng = np.random.default_rng(seed)
     sig = (2 * rng.integers(0, 2, size=(S, n_mc, m), dtype=np.int8) - 1).astype(X.dtype)
     V = np.matmul(sig, X).astype(np.float64)  # (S, n_mc, d)
     res = {}
@@ -76,19 +76,14 @@ def gaussian_max_ratio(d: int) -> float:
     return float(val / np.sqrt(2 * np.log(2 * d)))
 
 
-def _stream(seed, *keys) -> list[int]:
-    """A named seed stream: ``seed`` (an int or a sequence of ints) followed by ``keys``."""
-    return [int(v) for v in np.atleast_1d(seed)] + [int(k) for k in keys]
-
-
-def rademacher_grid(ds, ms, n_sets: int, n_mc: int, seed, radius: float = 1.0,
+def rademacher_grid(ds, ms, n_sets: int, n_mc: int, seed: int, radius: float = 1.0,
                     max_elems: int = 20_000_000) -> dict:
     """Estimates and bounds over a grid of dimensions d and sample sizes m, for both balls.
 
     Every (d, m) cell gets its own independent data sets (so the cells' errors are independent). To bound
     memory, data sets are processed in batches of at most ``max_elems`` matrix entries, each batch one
-    matmul; batch c of cell (a, b) draws its data from the stream (seed, a, b, c) and its signs from
-    (seed, a, b, c, 7); ``seed`` is an int or a sequence of ints.
+    matmul; batch c of cell (d, m) draws its data from the named stream ``seeds.rng(seed, "rademacher-data",
+    d, m, c)`` and its signs from ``"rademacher-signs"`` with the same keys (``seed``: one non-negative int).
     Returns arrays of shape (len(ds), len(ms), n_sets) under keys ``est_l1, se_l1, bound_l1`` (and l2),
     and ``exact_l1``, shape (len(ds), len(ms)): the exact E[estimate / Massart bound] (see
     :func:`binomial_max_ratio`).
@@ -100,8 +95,8 @@ def rademacher_grid(ds, ms, n_sets: int, n_mc: int, seed, radius: float = 1.0,
             per = max(1, min(n_sets, max_elems // (m * d)))
             for c, lo in enumerate(range(0, n_sets, per)):
                 hi = min(n_sets, lo + per)
-                X = rademacher_data(hi - lo, m, d, _stream(seed, a, b, c))
-                both = mc_rademacher(X, "both", radius, n_mc, _stream(seed, a, b, c, 7))
+                X = rademacher_data(hi - lo, m, d, seeds.rng(seed, "rademacher-data", d, m, c))
+                both = mc_rademacher(X, "both", radius, n_mc, seeds.rng(seed, "rademacher-signs", d, m, c))
                 for n, bnd in (("l1", massart_bound), ("l2", l2_bound)):
                     out[f"est_{n}"][a, b, lo:hi], out[f"se_{n}"][a, b, lo:hi] = both[n]
                     out[f"bound_{n}"][a, b, lo:hi] = bnd(X, radius)
