@@ -10,7 +10,7 @@ from math import comb
 import numpy as np
 import pytest
 
-from sparsebounds import iht
+from sparsebounds import iht, seeds
 from sparsebounds.harness import checks, parameters
 
 PHI = (1 + np.sqrt(5)) / 2
@@ -71,11 +71,12 @@ def test_step_ratio_matches_iht_step():
 
 def test_named_streams_are_separate():
     """Design, signals, noise and the hard-pair search draw from different streams (not all default_rng(0))."""
-    A = iht.gaussian_matrices([[0, iht.STREAM_DESIGN, 0, 0]], 20, D)[0]
-    x = iht.sparse_signals([0, iht.STREAM_SIGNALS, 0, 0], 1, 1, D, S)
-    first = {np.random.default_rng([0, st, 0, 0]).standard_normal() for st in
-             (iht.STREAM_DESIGN, iht.STREAM_SIGNALS, iht.STREAM_NOISE, iht.STREAM_ADVERSARIAL)}
+    A = iht.gaussian_matrices([seeds.rng(0, "design", 0, 0)], 20, D)[0]
+    x = iht.sparse_signals(seeds.rng(0, "signal", 0, 0), 1, 1, D, S)
+    first = {seeds.rng(0, name, 0, 0).standard_normal() for name in ("design", "signal", "noise")}
+    first.add(seeds.rng(0, "adversarial", 0).standard_normal())
     assert len(first) == 4
+    assert A[0, 0] * np.sqrt(20) == seeds.rng(0, "design", 0, 0).standard_normal()
     assert A[0, 0] * np.sqrt(20) != np.random.default_rng(0).standard_normal()
     assert np.count_nonzero(x) == S
 

@@ -142,8 +142,7 @@ def test_steps_to_fraction_and_loss_ratio():
 @pytest.fixture(scope="module")
 def nb():
     p = parameters.notebook_defaults("10")
-    seeds = list(range(p["seed"], p["seed"] + p["n_seeds"]))
-    out = op.experiment(p["n"], p["d"], p["widths"], seeds, p["steps"], p["eta_scale"])
+    out = op.experiment(p["n"], p["d"], p["widths"], p["seed"], p["n_seeds"], p["steps"], p["eta_scale"])
     widths = np.array(p["widths"])
     return p, out, widths >= p["m_test"]
 

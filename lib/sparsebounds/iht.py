@@ -12,14 +12,15 @@ from math import comb
 
 import numpy as np
 
+from . import seeds
 from .harness.blas import one_blas_thread
 from .tasks import map_tasks
 
 
-def gaussian_matrices(seeds, m: int, d: int) -> np.ndarray:
-    """A batch of (len(seeds), m, d) Gaussian matrices with N(0, 1/m) entries, one seed (an int or a list of
-    ints, as np.random.default_rng takes) per matrix."""
-    return np.array([np.random.default_rng(seed).standard_normal((m, d)) / np.sqrt(m) for seed in seeds])
+def gaussian_matrices(rngs, m: int, d: int) -> np.ndarray:
+    """A batch of (len(rngs), m, d) Gaussian matrices with N(0, 1/m) entries, one generator per matrix (a
+    :func:`sparsebounds.seeds.rng` stream, or anything np.random.default_rng takes)."""
+    return np.array([np.random.default_rng(rng).standard_normal((m, d)) / np.sqrt(m) for rng in rngs])
 
 
 def supports(d: int, k: int) -> np.ndarray:
@@ -94,10 +95,11 @@ def iht(A: np.ndarray, y: np.ndarray, s: int, n_iter: int, x0: np.ndarray | None
     return xs
 
 
-def sparse_signals(seed, B: int, R: int, d: int, s: int, *, kind: str = "gauss") -> np.ndarray:
+def sparse_signals(rng, B: int, R: int, d: int, s: int, *, kind: str = "gauss") -> np.ndarray:
     """(B, R, d) s-sparse signals on random supports; ``kind`` 'gauss' (N(0,1) values), 'sign' (±1) or
-    'decay' (magnitudes 1, 10^-1/2, 10^-1, ...: hard for support detection)."""
-    rng = np.random.default_rng(seed)
+    'decay' (magnitudes 1, 10^-1/2, 10^-1, ...: hard for support detection). ``rng``: a generator (a
+    :func:`sparsebounds.seeds.rng` stream) or anything np.random.default_rng takes."""
+    rng = np.random.default_rng(rng)
     x = np.zeros((B, R, d))
     supp = np.argsort(rng.random((B, R, d)), axis=-1)[..., :s]
     if kind == "gauss":
@@ -122,15 +124,16 @@ def step_ratio(A: np.ndarray, z: np.ndarray, x: np.ndarray, s: int) -> np.ndarra
 
 
 @one_blas_thread
-def adversarial_pairs(A: np.ndarray, support: np.ndarray, s: int, seed, R: int, rounds: int = 8,
+def adversarial_pairs(A: np.ndarray, support: np.ndarray, s: int, rng, R: int, rounds: int = 8,
                       keep: int = 32):
     """Hard instances for the one-step contraction: pairs (z, x) of s-sparse vectors inside each matrix's
     worst 3s-support (from :func:`rip_constant`), found by random search (R pairs per matrix, scales
     spread over 10^±2) followed by ``rounds`` of perturbing the ``keep`` best pairs.
 
+    ``rng``: a generator (a :func:`sparsebounds.seeds.rng` stream) or anything np.random.default_rng takes.
     Returns (z, x, ratio) for the best pair per matrix: (B, d), (B, d), (B,).
     """
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(rng)
     B, d = A.shape[0], A.shape[-1]
     k = support.shape[1]
     perm = np.argsort(rng.random((B, R, k)), axis=-1)
@@ -172,12 +175,10 @@ def error_ratios(xs: np.ndarray, x_true: np.ndarray, *, floor: float = 1e-12):
 
 
 # ---------------------------------------------------------------- notebook 06's experiment
-# Named random streams: every draw comes from np.random.default_rng([seed, STREAM, j, ...]) with j the index of
-# the measurement count m in m_grid, so that changing one part (say the noise) leaves the others unchanged.
-STREAM_DESIGN = 1       # the Gaussian matrices: [seed, 1, j, matrix]
-STREAM_SIGNALS = 2      # the sparse signals: [seed, 2, j, signal kind]
-STREAM_NOISE = 3        # the measurement noise: [seed, 3, j, signal kind]
-STREAM_ADVERSARIAL = 4  # the hard-instance search: [seed, 4, j]
+# Named random streams (sparsebounds.seeds), j the index of the measurement count m in m_grid, so that changing
+# one part (say the noise) leaves the others unchanged: seeds.rng(seed, "design", j, matrix) for the Gaussian
+# matrices, (seed, "signal", j, signal kind) for the sparse signals, (seed, "noise", j, signal kind) for the
+# measurement noise and (seed, "adversarial", j) for the hard-instance search.
 SIGNAL_KINDS = ("gauss", "sign", "decay")
 
 
@@ -198,8 +199,8 @@ def experiment(d: int, s: int, m_grid, n_mats: int, n_signals: int, n_iter: int,
 def experiment_row(d: int, s: int, j: int, m: int, n_mats: int, n_signals: int, n_iter: int, n_adversarial: int,
                    adv_rounds: int, noise: float, eps: float, seed: int) -> dict:
     """The row of :func:`experiment` for the j-th measurement count m (a task of its map: every draw comes from
-    the streams [seed, STREAM_*, j, ...])."""
-    A = gaussian_matrices([[seed, STREAM_DESIGN, j, i] for i in range(n_mats)], m, d)
+    the named streams (seed, "design" | "signal" | "noise" | "adversarial", j, ...))."""
+    A = gaussian_matrices([seeds.rng(seed, "design", j, i) for i in range(n_mats)], m, d)
     d3, T3 = rip_constant(A, 3 * s, return_support=True)
     d2 = rip_constant(A, 2 * s)
     At = A.transpose(0, 2, 1)
@@ -208,7 +209,7 @@ def experiment_row(d: int, s: int, j: int, m: int, n_mats: int, n_signals: int, 
     first_hit = np.zeros((n_mats, len(SIGNAL_KINDS) * n_signals))
     curves, noisy = [], None
     for k, kind in enumerate(SIGNAL_KINDS):
-        x = sparse_signals([seed, STREAM_SIGNALS, j, k], n_mats, n_signals, d, s, kind=kind)
+        x = sparse_signals(seeds.rng(seed, "signal", j, k), n_mats, n_signals, d, s, kind=kind)
         y = np.matmul(x, At)
         err, ratio = error_ratios(iht(A, y, s, n_iter), x)
         step_max = np.maximum(step_max, np.nanmax(np.nan_to_num(ratio, nan=0.0), axis=(0, 2)))
@@ -218,10 +219,10 @@ def experiment_row(d: int, s: int, j: int, m: int, n_mats: int, n_signals: int, 
         first_hit[:, k * n_signals:(k + 1) * n_signals] = hit
         curves.append(rel)
         if kind == "gauss":   # noisy runs: y = A x + e with ||e|| ~ noise
-            rng = np.random.default_rng([seed, STREAM_NOISE, j, k])
+            rng = seeds.rng(seed, "noise", j, k)
             e = noise * rng.standard_normal(y.shape) / np.sqrt(m)
             err_n = np.linalg.norm(iht(A, y + e, s, n_iter) - x, axis=-1)     # (n_iter+1, B, R)
             noisy = (err_n, np.linalg.norm(e, axis=-1), np.linalg.norm(x, axis=-1))
-    _, _, adv = adversarial_pairs(A, T3, s, [seed, STREAM_ADVERSARIAL, j], n_adversarial, rounds=adv_rounds)
+    _, _, adv = adversarial_pairs(A, T3, s, seeds.rng(seed, "adversarial", j), n_adversarial, rounds=adv_rounds)
     return dict(m=m, d3=d3, d2=d2, step_traj=step_max, step_adv=adv, conv=conv,
                 first_hit=first_hit, noisy=noisy, curve=np.concatenate(curves, axis=2))

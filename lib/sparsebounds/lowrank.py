@@ -9,6 +9,9 @@ layer, square loss ½‖ŷ − y‖² averaged over the batch. Every configurati
 is one slice of a leading batch axis G; configurations that share a batch size run in the
 same matmuls (one loop per distinct batch size, no padded rows). Runs that share a seed share the data, the initialisation and, for equal
 batch size, the sequence of mini-batches (common random numbers: differences across μ and λ are paired).
+Random streams (:mod:`sparsebounds.seeds`, one per thing drawn, independent): for the grid "inputs",
+"teacher", "init" and ("batches", B); for the wide layer "wide teacher", "wide samples", "wide init" and
+("wide batches", B).
 A batch size equal to the number of training points is full-batch gradient descent, the control in which the
 rank-B mechanism is vacuous.
 
@@ -20,28 +23,30 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import seeds as seeding
 from .tasks import map_tasks
 
 
 def teacher_data(seed: int, n: int, d_in: int = 64, d_out: int = 10, teacher_width: int = 8):
-    """x ~ N(0, I/d_in) (so ‖x‖ ≈ 1) and y = A relu(V x) with a random narrow teacher (width ``teacher_width``)."""
-    rng = np.random.default_rng([seed, 0])
-    X = rng.standard_normal((n, d_in)) / np.sqrt(d_in)
+    """x ~ N(0, I/d_in) (so ‖x‖ ≈ 1) and y = A relu(V x) with a random narrow teacher (width ``teacher_width``);
+    streams (seed, "inputs") and (seed, "teacher")."""
+    X = seeding.rng(seed, "inputs").standard_normal((n, d_in)) / np.sqrt(d_in)
+    rng = seeding.rng(seed, "teacher")
     V = rng.standard_normal((teacher_width, d_in))
     A = rng.standard_normal((d_out, teacher_width)) / np.sqrt(teacher_width)
     return X, np.maximum(X @ V.T, 0) @ A.T
 
 
 def init_weights(seed: int, d_in: int = 64, width: int = 128, d_out: int = 10):
-    """He-scaled Gaussian W1 (width × d_in) and W2 (d_out × width)."""
-    rng = np.random.default_rng([seed, 1])
+    """He-scaled Gaussian W1 (width × d_in) and W2 (d_out × width); stream (seed, "init")."""
+    rng = seeding.rng(seed, "init")
     return (rng.standard_normal((width, d_in)) * np.sqrt(2 / d_in),
             rng.standard_normal((d_out, width)) / np.sqrt(width))
 
 
 def batch_indices(seed: int, B: int, n: int, steps: int) -> np.ndarray:
-    """The mini-batches of one run: (steps, B) indices, a function of (seed, B) only."""
-    return np.random.default_rng([seed, 2, B]).integers(0, n, size=(steps, B))
+    """The mini-batches of one run: (steps, B) indices, a function of (seed, B) only (stream (seed, "batches", B))."""
+    return seeding.rng(seed, "batches", B).integers(0, n, size=(steps, B))
 
 
 def numerical_rank(sv: np.ndarray, rtol: float) -> np.ndarray:
@@ -221,16 +226,28 @@ def wide_task(seed: int, *, d_in: int, latent_dim: int, noise: float, n_train: i
     ξ ~ N(0, I), U a random d_in × latent_dim orthonormal frame; y = A relu(V z) (teacher of width
     ``teacher_width``). Every input direction carries some energy (the noise), so the data have full rank
     d_in while most of the energy, and all of the target, lies in span U.
-    Returns (X, Y, X_test, Y_test, U); streams [seed, 20] (teacher, frame) and [seed, 21] (samples)."""
-    rng = np.random.default_rng([seed, 20])
+    Returns (X, Y, X_test, Y_test, U); streams (seed, "wide teacher") (teacher, frame) and (seed, "wide samples")."""
+    rng = seeding.rng(seed, "wide teacher")
     U = np.linalg.qr(rng.standard_normal((d_in, latent_dim)))[0]
     V = rng.standard_normal((teacher_width, latent_dim))
     A = rng.standard_normal((d_out, teacher_width)) / np.sqrt(teacher_width)
-    rs = np.random.default_rng([seed, 21])
+    rs = seeding.rng(seed, "wide samples")
     z = rs.standard_normal((n_train + n_test, latent_dim)) / np.sqrt(latent_dim)
     X = z @ U.T + noise * rs.standard_normal((n_train + n_test, d_in)) / np.sqrt(d_in)
     Y = np.maximum(z @ V.T, 0) @ A.T
     return X[:n_train], Y[:n_train], X[n_train:], Y[n_train:], U
+
+
+def wide_init(seed: int, width: int, d_in: int, d_out: int = 10):
+    """The wide network's He-scaled W1 (width × d_in) and W2 (d_out × width); stream (seed, "wide init")."""
+    rng = seeding.rng(seed, "wide init")
+    return (rng.standard_normal((width, d_in)) * np.sqrt(2 / d_in),
+            rng.standard_normal((d_out, width)) / np.sqrt(width))
+
+
+def wide_batches(seed: int, B: int, n: int, steps: int) -> np.ndarray:
+    """The wide run's mini-batches (steps, B); stream (seed, "wide batches", B)."""
+    return seeding.rng(seed, "wide batches", B).integers(0, n, size=(steps, B))
 
 
 def train_wide(B: int, mu: float, lam: float, seed: int, *, checkpoints, eps: float, width: int, d_in: int,
@@ -242,7 +259,7 @@ def train_wide(B: int, mu: float, lam: float, seed: int, *, checkpoints, eps: fl
     Gram matrix, accurate far below the ε used here), ‖W1 at t − K(ε)‖₂, the ε-rank
     #{σ_i(W_t) > ε‖W_{t−K}‖₂} that the theory bounds by B·K(ε), the share of ‖W_t‖_F² inside the signal
     subspace span U, and the test error relative to the zero predictor. Every draw is a function of
-    (seed, B): streams [seed, 22] (initialisation) and [seed, 23, B] (mini-batches). The update
+    (seed, B): :func:`wide_init` and :func:`wide_batches`. The update
     W1 ← (1 − 2μλ)W1 − μG1 is one BLAS call (the layer is large, the batch small).
     """
     from scipy.linalg import eigh
@@ -254,11 +271,9 @@ def train_wide(B: int, mu: float, lam: float, seed: int, *, checkpoints, eps: fl
         raise ValueError("every checkpoint must be at least the look-back K(eps)")
     X, Y, Xt, Yt, U = wide_task(seed, d_in=d_in, latent_dim=latent_dim, noise=noise, n_train=n_train,
                                 n_test=n_test, d_out=d_out, teacher_width=teacher_width)
-    ri = np.random.default_rng([seed, 22])
-    W1 = ri.standard_normal((width, d_in)) * np.sqrt(2 / d_in)
-    W2 = ri.standard_normal((d_out, width)) / np.sqrt(width)
+    W1, W2 = wide_init(seed, width, d_in, d_out)
     steps = checkpoints[-1]
-    idx = np.random.default_rng([seed, 23, B]).integers(0, n_train, size=(steps, B))
+    idx = wide_batches(seed, B, n_train, steps)
     a = 1 - 2 * mu * lam
     lag_norm, out = {}, {}
     for t in range(steps + 1):

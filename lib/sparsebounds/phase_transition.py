@@ -10,7 +10,8 @@ Basis pursuit min ‖z‖₁ s.t. Az = y is solved as an LP (z = u − v, u, v �
 instance's critical m keeps one HiGHS model (``highspy``) and adds or deletes rows as m moves, re-solving from
 the previous basis (:class:`WarmBasisPursuit`: 0.4× the time of a fresh ``scipy.optimize.linprog`` per LP, with
 the same critical m on every instance of the default and full profiles). Every search is an independent task
-seeded by its identity (seed, stream, d, s, trial), run through :func:`sparsebounds.tasks.map_tasks`.
+seeded by its identity (seed, stream name, d, s, trial; :mod:`sparsebounds.seeds`), run through
+:func:`sparsebounds.tasks.map_tasks`.
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ import numpy as np
 from scipy.optimize import brentq, linprog
 from scipy.special import erfc
 
+from . import seeds
 from .tasks import default_chunksize, map_tasks
 
 SQRT2 = np.sqrt(2.0)
@@ -134,14 +136,17 @@ class WarmBasisPursuit:
         return v[:d] - v[d:]
 
 
-LINES, DIAGRAM = 0, 1   # seed streams: the transition lines, the phase diagram
+# Named random streams (sparsebounds.seeds), independent of each other: the instances of the transition lines
+# and those of the phase diagram, each keyed by (d, s, trial).
+LINES, DIAGRAM = "line instance", "diagram instance"
 
 
-def instance(seed: int, d: int, s: int, trial: int, stream: int = LINES):
-    """One instance from its own seed sequence (seed, stream, d, s, trial): a (d, d) N(0, 1) matrix whose first
+def instance(seed: int, d: int, s: int, trial: int, stream: str = LINES):
+    """One instance from its own named stream ``seeds.rng(seed, stream, d, s, trial)`` (``stream`` LINES or
+    DIAGRAM): a (d, d) N(0, 1) matrix whose first
     m rows are the m-measurement design (row scaling does not change basis pursuit), and x s-sparse with N(0, 1)
     values on a uniform support. Nested designs make success monotone in m (more rows, smaller feasible set)."""
-    rng = np.random.default_rng([seed, stream, d, s, trial])
+    rng = seeds.rng(seed, stream, d, s, trial)
     A = rng.standard_normal((d, d))
     x = np.zeros(d)
     x[rng.choice(d, s, replace=False)] = rng.standard_normal(s)
@@ -154,7 +159,7 @@ def recovered(A: np.ndarray, x: np.ndarray, m: int, tol: float = 1e-5) -> bool:
     return bool(np.linalg.norm(xh - x) <= tol * np.linalg.norm(x))
 
 
-def successes(seed: int, d: int, m: int, s: int, trials: int, tol: float = 1e-5, stream: int = LINES) -> np.ndarray:
+def successes(seed: int, d: int, m: int, s: int, trials: int, tol: float = 1e-5, stream: str = LINES) -> np.ndarray:
     """Booleans (trials,): basis pursuit with m measurements recovered x, one LP per trial."""
     out = np.zeros(trials, bool)
     for t in range(trials):
@@ -164,7 +169,7 @@ def successes(seed: int, d: int, m: int, s: int, trials: int, tol: float = 1e-5,
 
 
 def critical_m(seed: int, d: int, s: int, trial: int, guess: float, step: int, tol: float = 1e-5,
-               stream: int = LINES, warm: bool = True) -> int:
+               stream: str = LINES, warm: bool = True) -> int:
     """The smallest m at which basis pursuit recovers the instance (success is monotone in m; at m = d the
     square Gaussian design is invertible, so it is at most d). Galloping search from ``guess`` by ``step``,
     doubling, then bisection: about 2 + log2(step) + a few LPs, warm-started from one another
@@ -209,14 +214,14 @@ def critical_m(seed: int, d: int, s: int, trial: int, guess: float, step: int, t
 
 
 def search_tasks(seed: int, d: int, s: int, trials: int, guess: float, step: int, tol: float = 1e-5,
-                 stream: int = LINES) -> list[tuple]:
+                 stream: str = LINES) -> list[tuple]:
     """The arguments of :func:`critical_m` for ``trials`` independent instances: each task carries its own
     identity (seed, d, s, trial, stream), from which the instance is drawn."""
-    return [(int(seed), int(d), int(s), t, float(guess), int(step), float(tol), int(stream)) for t in range(trials)]
+    return [(int(seed), int(d), int(s), t, float(guess), int(step), float(tol), str(stream)) for t in range(trials)]
 
 
 def critical_ms(seed: int, d: int, s: int, trials: int, guess: float, step: int, tol: float = 1e-5,
-                stream: int = LINES) -> np.ndarray:
+                stream: str = LINES) -> np.ndarray:
     """Critical measurement counts (trials,) of independent instances; P(success at m) = mean(m_crit <= m)."""
     tasks = search_tasks(seed, d, s, trials, guess, step, tol, stream)
     return np.array(map_tasks(critical_m, tasks, chunksize=default_chunksize(len(tasks))), int)
@@ -287,8 +292,8 @@ def descent_cone_sqdist(G: np.ndarray, s: int) -> np.ndarray:
 
 def intrinsic_volume_moments(d: int, s: int, n_samples: int, seed: int):
     """(δ, Var V) of the ℓ1 descent cone by Monte Carlo over ``n_samples`` Gaussian vectors (stream
-    default_rng([seed, d, s, 7])): δ = E dist², Var V = Var dist² − 2δ (McCoy & Tropp's identity)."""
-    G = np.random.default_rng([seed, d, s, 7]).standard_normal((n_samples, d))
+    ``seeds.rng(seed, "gaussian vectors", d, s)``): δ = E dist², Var V = Var dist² − 2δ (McCoy & Tropp's identity)."""
+    G = seeds.rng(seed, "gaussian vectors", d, s).standard_normal((n_samples, d))
     v = descent_cone_sqdist(G, s)
     return float(v.mean()), float(v.var(ddof=1) - 2 * v.mean())
 
