@@ -7,6 +7,7 @@ enumerating all C(d, k) supports (only sensible for small d, e.g. d = 20, k ≤ 
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from itertools import combinations
 from math import comb
 
@@ -182,24 +183,57 @@ def error_ratios(xs: np.ndarray, x_true: np.ndarray, *, floor: float = 1e-12):
 SIGNAL_KINDS = ("gauss", "sign", "decay")
 
 
-def experiment(d: int, s: int, m_grid, n_mats: int, n_signals: int, n_iter: int, n_adversarial: int,
-               adv_rounds: int, noise: float, eps: float, seed: int) -> list[dict]:
+@dataclass(frozen=True)
+class IHTResult:
+    """Notebook 06's data, one row per Gaussian matrix (``len(m_grid) * n_mats`` rows, m-major: the matrices of
+    ``m_grid[0]`` first). n_iter + 1 error values per run (n = 0 .. n_iter); K = len(SIGNAL_KINDS)."""
+    m_grid: tuple                # the measurement counts
+    m: np.ndarray                # (M,) measurement count of each matrix
+    d3: np.ndarray               # (M,) exact δ_3s
+    d2: np.ndarray               # (M,) exact δ_2s
+    step_traj: np.ndarray        # (M,) largest one-step error ratio over the noiseless IHT runs
+    step_adv: np.ndarray         # (M,) the best hard pair's one-step ratio
+    conv: np.ndarray             # (M,) fraction of noiseless runs reaching relative error 1e-10
+    first_hit: np.ndarray        # (M, K * n_signals) first n with relative error <= eps (n_iter + 1 if never)
+    curve: np.ndarray            # (M, n_iter + 1, K * n_signals) relative errors of the noiseless runs
+    noisy_error: np.ndarray      # (M, n_iter + 1, n_signals) ‖x^n − x‖ of the noisy runs (Gaussian signals)
+    noise_norm: np.ndarray       # (M, n_signals) ‖e‖
+    signal_norm: np.ndarray      # (M, n_signals) ‖x‖
+
+    @property
+    def step(self) -> np.ndarray:
+        """(M,) the largest one-step ratio seen on each matrix (IHT runs and hard pairs)."""
+        return np.maximum(self.step_traj, self.step_adv)
+
+    def at(self, m: int) -> np.ndarray:
+        """The rows (a boolean mask over matrices) of measurement count m."""
+        return self.m == m
+
+
+def experiment(*, d: int, s: int, m_grid, n_mats: int, n_signals: int, n_iter: int, n_adversarial: int,
+               adv_rounds: int, noise: float, eps: float, seed: int) -> IHTResult:
     """Notebook 06: for each m in ``m_grid``, ``n_mats`` Gaussian matrices with exact δ_2s, δ_3s (and the worst
     3s-support); noiseless IHT from 0 on ``n_signals`` signals of each kind; noisy IHT (‖e‖ ≈ ``noise``) on the
-    Gaussian signals; the hard-pair search for the one-step ratio. One dict per m with: m, d3, d2 (n_mats,),
-    step_traj (largest one-step ratio over the noiseless runs), step_adv (best hard pair), conv (fraction of
-    runs reaching relative error 1e-10), first_hit (first n with relative error <= eps, n_iter + 1 if never;
-    (n_mats, kinds * n_signals)), noisy = (errors (n_iter + 1, n_mats, n_signals), ‖e‖, ‖x‖), curve (relative
-    errors of the noiseless runs, (n_iter + 1, n_mats, kinds * n_signals))."""
+    Gaussian signals; the hard-pair search for the one-step ratio. One task per m (:func:`experiment_row`)."""
     tasks = [(d, s, j, m, n_mats, n_signals, n_iter, n_adversarial, adv_rounds, noise, eps, seed)
              for j, m in enumerate(m_grid)]
-    return map_tasks(experiment_row, tasks)
+    rows = map_tasks(experiment_row, tasks)
+    cat = lambda key: np.concatenate([r[key] for r in rows])              # noqa: E731
+    return IHTResult(m_grid=tuple(int(m) for m in m_grid), m=np.repeat([int(m) for m in m_grid], n_mats),
+                     d3=cat("d3"), d2=cat("d2"), step_traj=cat("step_traj"), step_adv=cat("step_adv"),
+                     conv=cat("conv"), first_hit=cat("first_hit"),
+                     curve=np.concatenate([r["curve"].transpose(1, 0, 2) for r in rows]),
+                     noisy_error=np.concatenate([r["noisy"][0].transpose(1, 0, 2) for r in rows]),
+                     noise_norm=np.concatenate([r["noisy"][1] for r in rows]),
+                     signal_norm=np.concatenate([r["noisy"][2] for r in rows]))
 
 
 def experiment_row(d: int, s: int, j: int, m: int, n_mats: int, n_signals: int, n_iter: int, n_adversarial: int,
                    adv_rounds: int, noise: float, eps: float, seed: int) -> dict:
-    """The row of :func:`experiment` for the j-th measurement count m (a task of its map: every draw comes from
-    the named streams (seed, "design" | "signal" | "noise" | "adversarial", j, ...))."""
+    """The rows of :func:`experiment` for the j-th measurement count m (a task of its map: every draw comes from
+    the named streams (seed, "design" | "signal" | "noise" | "adversarial", j, ...)). A dict: m, d3, d2
+    (n_mats,), step_traj, step_adv, conv (n_mats,), first_hit (n_mats, kinds * n_signals), noisy = (errors
+    (n_iter + 1, n_mats, n_signals), ‖e‖, ‖x‖), curve (n_iter + 1, n_mats, kinds * n_signals)."""
     A = gaussian_matrices([seeds.rng(seed, "design", j, i) for i in range(n_mats)], m, d)
     d3, T3 = rip_constant(A, 3 * s, return_support=True)
     d2 = rip_constant(A, 2 * s)
