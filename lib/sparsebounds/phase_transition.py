@@ -15,6 +15,8 @@ seeded by its identity (seed, stream name, d, s, trial; :mod:`sparsebounds.seeds
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from scipy.optimize import brentq, linprog
 from scipy.special import erfc
@@ -261,6 +263,50 @@ def phase_diagram(seed: int, d: int, n_levels: int, trials: int, tol: float = 1e
     found = _run_searches([search_tasks(seed, d, s, trials, d * float(psi_fn(s / d)), int(np.ceil(np.sqrt(d) / 2)),
                                         tol, DIAGRAM) for s in s_levels])
     return s_levels, np.array(found)
+
+
+@dataclass(frozen=True)
+class TransitionResult:
+    """Notebook 07's data. Per line (L = len(d_list) * len(rho_list), d-major): ``d``, ``s``, ``m_star`` = d·ψ(s/d)
+    (the search's start), ``mc`` (L, trials) the critical m of each instance, ``m50`` its median, ``width`` its
+    standard deviation, and the finite-d Monte Carlo moments of the descent cone ``delta_mc``, ``var_v_mc``.
+    The phase diagram at ``grid_d``: sparsity levels ``grid_s`` (n_s,) and critical m ``grid_mc`` (n_s, grid_trials)."""
+    d: np.ndarray
+    s: np.ndarray
+    m_star: np.ndarray
+    mc: np.ndarray
+    m50: np.ndarray
+    width: np.ndarray
+    delta_mc: np.ndarray
+    var_v_mc: np.ndarray
+    grid_d: int
+    grid_s: np.ndarray
+    grid_mc: np.ndarray
+
+    def lines(self) -> list[dict]:
+        """One new dict per line with the keys above (what :func:`width_statistics` reads: 'd', 'mc')."""
+        keys = ("d", "s", "m_star", "mc", "m50", "width", "delta_mc", "var_v_mc")
+        return [{k: (getattr(self, k)[i].item() if getattr(self, k).ndim == 1 else getattr(self, k)[i])
+                 for k in keys} for i in range(self.d.size)]
+
+    def success_fraction(self) -> np.ndarray:
+        """(n_s, grid_d): the fraction of the diagram's instances recovered at m = 1 .. grid_d."""
+        return (self.grid_mc[:, :, None] <= np.arange(1, self.grid_d + 1)).mean(axis=1)
+
+
+def experiment(*, d_list, rho_list, trials: int, grid_d: int, grid_n: int, grid_trials: int, n_mc: int,
+               tol: float = 1e-5, seed: int, eta: float | None = None, psi_fn=psi) -> TransitionResult:
+    """Notebook 07's simulation: :func:`transition_lines`, the Monte Carlo moments of each line's descent cone
+    (:func:`intrinsic_volume_moments`, ``n_mc`` vectors) and :func:`phase_diagram`. ``eta`` (the ALMT band's
+    failure probability) only enters the verdict; it is accepted so that the notebook's parameters can be passed
+    as they are. ``psi_fn`` gives the searches' starting points (any root-finder of the same ψ)."""
+    found = transition_lines(seed, d_list, rho_list, trials, tol, psi_fn=psi_fn)
+    moments = np.array([intrinsic_volume_moments(L["d"], L["s"], n_mc, seed) for L in found])
+    grid_s, grid_mc = phase_diagram(seed, grid_d, grid_n, grid_trials, tol, psi_fn=psi_fn)
+    col = lambda key, dtype=float: np.array([L[key] for L in found], dtype)   # noqa: E731
+    return TransitionResult(d=col("d", int), s=col("s", int), m_star=col("m_star"), mc=col("mc", int),
+                            m50=col("m50"), width=col("width"), delta_mc=moments[:, 0], var_v_mc=moments[:, 1],
+                            grid_d=int(grid_d), grid_s=np.asarray(grid_s), grid_mc=np.asarray(grid_mc))
 
 
 # ---------------------------------------------------------------- summarising the transition
