@@ -31,6 +31,8 @@ ridge targets (which draw from their own, mutually independent streams of that i
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from . import compositional, seeds
@@ -193,16 +195,34 @@ def kernel_prediction(H, r0, eta, ks, *, power: int = 2, eig=None) -> np.ndarray
 
 
 # ------------------------------------------------------------------ notebook 10's grid
-@one_blas_thread
-def experiment(n: int, d: int, widths, seed: int, n_seeds: int, steps: int, eta_scale: float = 1.0, *,
-               kappa: float = 1.0, max_elements: int = 1 << 22) -> dict:
-    """Train every (width, replicate, label set) network; the ``n_seeds`` replicates r = 0, 1, ... each draw
-    their own data, labels and initialisation from the streams of ``seed`` keyed by r.
+@dataclass(frozen=True)
+class OverparamResult:
+    """Notebook 10's runs: S replicates, L = len(kinds) label sets, W widths (the width index j first)."""
+    X: np.ndarray            # (S, n, d) the inputs
+    H: np.ndarray            # (S, n, n) H∞
+    eigvals: np.ndarray      # (S, n) eigenvalues of H∞, ascending
+    eta: np.ndarray          # (S,) the step, eta_scale / λ_max
+    labels: dict             # {kind: (S, n)}; ``slowest`` per width: (W, S, n)
+    kinds: tuple             # the label sets, LABEL_KINDS
+    widths: np.ndarray       # (W,)
+    replicates: np.ndarray   # (S,) the replicate keys 0 .. S − 1
+    steps: int
+    residual: np.ndarray     # (W, steps + 1, S, L, n) y − u(k)
+    move_max: np.ndarray     # (W, steps + 1, S, L) max_r ‖w_r(k) − w_r(0)‖
+    move_rms: np.ndarray     # (W, steps + 1, S, L) rms over r of the same
+    flipped: np.ndarray      # (W, S, L) fraction of activation patterns flipped by the end
+    gram0: np.ndarray        # (W, S, n, n) H(W(0))
+    gram_end: np.ndarray     # (W, S, L, n, n) H(W(steps))
 
-    Returns a dict: ``X`` (S, n, d), ``H`` (S, n, n) H∞, ``eigvals`` (S, n), ``eta`` (S,) = eta_scale/λ_max,
-    ``labels`` {kind: (S, n)} (``slowest`` per width: (W, S, n)), ``kinds``, ``widths``, ``replicates``, and per
-    width index j: ``residual`` (W, steps + 1, S, L, n), ``move_max``/``move_rms`` (W, steps + 1, S, L),
-    ``flipped`` (W, S, L), ``gram_end`` (W, S, L, n, n) = H(W(steps)), ``gram0`` (W, S, n, n) = H(W(0)).
+
+@one_blas_thread
+def experiment(*, n: int, d: int, widths, n_seeds: int, steps: int, eta_scale: float = 1.0, seed: int,
+               m_test: int | None = None, delta: float | None = None, kappa: float = 1.0,
+               max_elements: int = 1 << 22) -> OverparamResult:
+    """Train every (width, replicate, label set) network; the ``n_seeds`` replicates r = 0, 1, ... each draw
+    their own data, labels and initialisation from the streams of ``seed`` keyed by r. ``m_test`` and ``delta``
+    only enter the notebook's verdicts (accepted so that its parameters can be passed as they are).
+
     The batch is cut into chunks of at most ``max_elements`` hidden activations (members × m × n). One BLAS
     thread (the products are many and small; a thread pool only spins on a shared machine).
     """
@@ -214,8 +234,8 @@ def experiment(n: int, d: int, widths, seed: int, n_seeds: int, steps: int, eta_
     eta = eta_scale / lam[:, -1]
     labs = [label_sets(seed, X[r], r) for r in reps]
     base = {k: np.stack([lb[k] for lb in labs]) for k in LABEL_KINDS[:-1]}
-    out = {"X": X, "H": H, "eigvals": lam, "eta": eta, "kinds": LABEL_KINDS, "widths": np.array(widths),
-           "replicates": np.array(reps), "labels": dict(base), "steps": steps,
+    out = {"X": X, "H": H, "eigvals": lam, "eta": eta, "kinds": tuple(LABEL_KINDS), "widths": np.array(widths),
+           "replicates": np.array(reps), "labels": dict(base), "steps": int(steps),
            "residual": np.empty((J, steps + 1, S, L, n)), "move_max": np.empty((J, steps + 1, S, L)),
            "move_rms": np.empty((J, steps + 1, S, L)), "flipped": np.empty((J, S, L)),
            "gram0": np.empty((J, S, n, n)), "gram_end": np.empty((J, S, L, n, n))}
@@ -237,7 +257,7 @@ def experiment(n: int, d: int, widths, seed: int, n_seeds: int, steps: int, eta_
             out[key][j][si] = res[key]
         slow[j, si] = res["slowest"]
     out["labels"]["slowest"] = slow
-    return out
+    return OverparamResult(**out)
 
 
 def _seed_chunk_runs(m: int, seed: int, reps, d: int, kappa: float, X, H, base: dict, eta, steps: int) -> dict:
@@ -259,19 +279,19 @@ def _seed_chunk_runs(m: int, seed: int, reps, d: int, kappa: float, X, H, base: 
 FLOOR = 1e-10   # smallest loss ratio ‖r(k)‖²/‖r(0)‖² used (float32 resolves ‖r‖ there to ~1 %; float64 far better)
 
 
-def loss_ratio(out) -> np.ndarray:
+def loss_ratio(out: OverparamResult) -> np.ndarray:
     """‖y − u(k)‖² / ‖y − u(0)‖², shape (widths, steps + 1, seeds, label sets)."""
-    L2 = (out["residual"] ** 2).sum(-1)
+    L2 = (out.residual ** 2).sum(-1)
     return L2 / L2[:, :1]
 
 
-def trajectory_error(out, *, kernel=None, start: str = "residual", power: int = 2) -> np.ndarray:
+def trajectory_error(out: OverparamResult, *, kernel=None, start: str = "residual", power: int = 2) -> np.ndarray:
     """max_k |‖y − u(k)‖ − ‖(I − ηH)^k r‖| / ‖y − u(0)‖ per (width, seed, label set): how far the measured
     trajectory is from the kernel prediction. Defaults: H = H∞ and r = y − u(0). The wrong predictions of the
     mutation tests: ``kernel`` another (seeds, n, n) matrix, ``start="labels"`` (r = y, the κ → 0 form),
     ``power=1``. Only steps where the measured loss ratio is above :data:`FLOOR` count."""
-    H = out["H"] if kernel is None else kernel
-    res = out["residual"]
+    H = out.H if kernel is None else kernel
+    res = out.residual
     ks = np.arange(res.shape[1])
     meas = np.sqrt((res ** 2).sum(-1))                                        # (J, K + 1, S, L)
     ok = meas ** 2 >= FLOOR * meas[:, :1] ** 2
@@ -282,21 +302,21 @@ def trajectory_error(out, *, kernel=None, start: str = "residual", power: int = 
         if start == "residual":
             r0 = res[j, 0]
         else:
-            r0 = np.stack([np.stack([out["labels"][k][i] if k != "slowest" else out["labels"][k][j, i]
-                                     for k in out["kinds"]]) for i in range(len(out["replicates"]))])
-        pred = kernel_prediction(None, r0, out["eta"][:, None], ks, power=power, eig=eig)
+            r0 = np.stack([np.stack([out.labels[k][i] if k != "slowest" else out.labels[k][j, i]
+                                     for k in out.kinds]) for i in range(len(out.replicates))])
+        pred = kernel_prediction(None, r0, out.eta[:, None], ks, power=power, eig=eig)
         err[j] = np.where(ok[j], np.abs(meas[j] - pred), 0.0).max(0) / meas[j, 0]
     return err
 
 
-def steps_to_fraction(out, fraction: float = 1e-2) -> np.ndarray:
+def steps_to_fraction(out: OverparamResult, fraction: float = 1e-2) -> np.ndarray:
     """The first k with ‖y − u(k)‖² ≤ fraction·‖y − u(0)‖² per (width, seed, label set); steps + 1 if never."""
     below = loss_ratio(out) <= fraction
     return np.where(below.any(1), below.argmax(1), below.shape[1])
 
 
-def label_complexity(out) -> dict:
+def label_complexity(out: OverparamResult) -> dict:
     """yᵀ(H∞)⁻¹y per seed for the label sets that do not depend on the width (tree, dense, random)."""
-    H = out["H"]
-    return {k: np.einsum("si,si->s", out["labels"][k], np.linalg.solve(H, out["labels"][k][..., None])[..., 0])
-            for k in out["kinds"] if k != "slowest"}
+    H = out.H
+    return {k: np.einsum("si,si->s", out.labels[k], np.linalg.solve(H, out.labels[k][..., None])[..., 0])
+            for k in out.kinds if k != "slowest"}
