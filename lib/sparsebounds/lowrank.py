@@ -21,6 +21,8 @@ theory's rank bound B·K(ε) is at most r/2: the regime where the batch size can
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from . import seeds as seeding
@@ -338,3 +340,77 @@ def sign_test(smaller, larger):
     pos, neg = int((d > 0).sum()), int((d < 0).sum())
     p = binomtest(pos, pos + neg, 0.5, alternative="greater").pvalue if pos + neg else 1.0
     return pos, neg, int((d == 0).sum()), float(p)
+
+
+# ---------------------------------------------------------------- notebook 09's experiment
+D_IN, WIDTH = 64, 128            # the small network 64-128-10; its first layer has rank <= 64
+WIDE_LATENT, WIDE_NOISE = 4, 0.5   # wide task: 4-dimensional signal, noise energy 0.25 spread over all inputs
+ALPHA = 0.05                     # level of every one-sided paired sign test (fixed before the runs)
+TRANSIENT = 0.1                  # a cell with (1 - 2 mu lambda)^T above this has not forgotten its initialisation
+LOOK_BACKS = (1, 3, 10, 30, 100, 1000)   # the look-backs K at which W_{T-K} is kept (those <= steps)
+
+
+@dataclass(frozen=True)
+class LowRankResult:
+    """Notebook 09's runs. ``sgd``: :func:`train_grid` over every (B, μ, λ, seed) of the small network (keys B,
+    mu, lam, seed per run; W_T, W_lag {K: ...}, grad_sv, spectra, loss, ...); ``gd``: the full-batch control
+    (B = n_train) at ``gd_learning_rates``, seeds 0 .. gd_seeds − 1; ``wide``: {(B, seed): :func:`train_wide`
+    result} of the wide layer, with checkpoints at equal steps (``t_equal[B]``) and equal samples
+    (``t_samples[B]``). Runs that share a seed share data and initialisation (paired comparisons)."""
+    steps: int
+    lags: tuple
+    spectrum_steps: tuple
+    seeds: tuple
+    gd_seeds: tuple
+    wide_seeds: tuple
+    sgd: dict
+    gd: dict
+    wide: dict
+    t_equal: dict
+    t_samples: dict
+
+    def cell(self, arr, s: int, mu: float, B: int, lam: float):
+        """The entry of ``arr`` (one value per SGD run, in ``sgd``'s order) for seed s and (μ, B, λ)."""
+        g = self.sgd
+        return arr[(g["seed"] == s) & (g["mu"] == mu) & (g["B"] == B) & (g["lam"] == lam)][0]
+
+    def gd_cell(self, arr, s: int, mu: float, lam: float):
+        """The entry of ``arr`` (one value per gradient-descent run) for seed s and (μ, λ)."""
+        g = self.gd
+        return arr[(g["seed"] == s) & (g["mu"] == mu) & (g["lam"] == lam)][0]
+
+    def wide_at(self, key: str, B: int, s: int, t: int):
+        """Quantity ``key`` (eps_rank, sv, lag_norm, signal_share, test_error) of the wide run (B, seed s) at step t."""
+        return self.wide[B, s]["at"][t][key]
+
+    def transient(self, mu: float, lam: float) -> bool:
+        """More than TRANSIENT of the initial matrix survives the decay of the T steps."""
+        return lam > 0 and (1 - 2 * mu * lam) ** self.steps > TRANSIENT
+
+
+def experiment(*, batch_sizes, learning_rates, weight_decays, n_seeds: int, steps: int, log_every: int,
+               n_train: int, gd_seeds: int, gd_learning_rates, wide_width: int, wide_batch_sizes, wide_lr: float,
+               wide_decay: float, wide_steps: int, wide_seeds: int, rank_eps: float,
+               rank_rtol: float | None = None) -> LowRankResult:
+    """Notebook 09's three experiments: SGD with weight decay on the small network over the full grid, the
+    full-batch gradient-descent control, and the wide layer where the bound bites (:func:`batch_size_experiment`).
+    ``rank_rtol`` only enters the verdicts (accepted so that the notebook's parameters can be passed as they are)."""
+    if not set(gd_learning_rates) <= set(learning_rates):
+        raise ValueError("the control runs at steps mu of the SGD grid")
+    lags = tuple(k for k in LOOK_BACKS if k <= steps)
+    spec_steps = (0, steps // 10, steps // 3, steps)
+    seeds = tuple(range(n_seeds))
+    sgd = train_grid(batch_sizes, learning_rates, weight_decays, list(seeds), steps=steps, n_train=n_train,
+                     d_in=D_IN, width=WIDTH, log_every=log_every, snapshot_lags=lags, spectrum_steps=spec_steps)
+    gd = train_grid([n_train], gd_learning_rates, weight_decays, list(range(gd_seeds)), steps=steps,
+                    n_train=n_train, d_in=D_IN, width=WIDTH, log_every=steps + 1, snapshot_lags=(),
+                    spectrum_steps=(0, steps))
+    wide_list = tuple(range(wide_seeds))
+    Bmax = max(wide_batch_sizes)
+    wide = batch_size_experiment(wide_batch_sizes, wide_lr, wide_decay, list(wide_list), steps=wide_steps,
+                                 eps=rank_eps, width=wide_width, d_in=wide_width, latent_dim=WIDE_LATENT,
+                                 noise=WIDE_NOISE, n_train=2 * wide_width)
+    return LowRankResult(steps=int(steps), lags=lags, spectrum_steps=spec_steps, seeds=seeds,
+                         gd_seeds=tuple(range(gd_seeds)), wide_seeds=wide_list, sgd=sgd, gd=gd, wide=wide,
+                         t_equal={b: wide_steps for b in wide_batch_sizes},
+                         t_samples={b: wide_steps * Bmax // b for b in wide_batch_sizes})
