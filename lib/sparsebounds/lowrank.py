@@ -358,6 +358,11 @@ class LowRankResult:
     result} of the wide layer, with checkpoints at equal steps (``t_equal[B]``) and equal samples
     (``t_samples[B]``). Runs that share a seed share data and initialisation (paired comparisons)."""
     steps: int
+    batch_sizes: tuple
+    learning_rates: tuple
+    weight_decays: tuple
+    gd_learning_rates: tuple
+    wide_batch_sizes: tuple
     lags: tuple
     spectrum_steps: tuple
     seeds: tuple
@@ -387,6 +392,61 @@ class LowRankResult:
         """More than TRANSIENT of the initial matrix survives the decay of the T steps."""
         return lam > 0 and (1 - 2 * mu * lam) ** self.steps > TRANSIENT
 
+    # the paired comparisons of the sign tests (arr: one value per run, e.g. the effective rank)
+    def decay_pairs(self, arr, *, control: bool = False):
+        """(value at the larger λ, value at the smaller) over successive non-transient λ on every line: the SGD
+        lines (seed, μ, B), or with ``control`` the gradient-descent lines (seed, μ)."""
+        if control:
+            lines = [((s, m), m) for s in self.gd_seeds for m in self.gd_learning_rates]
+            at = self.gd_cell
+        else:
+            lines = [((s, m, b), m) for s in self.seeds for m in self.learning_rates for b in self.batch_sizes]
+            at = self.cell
+        lo, hi = [], []
+        for key, m in lines:
+            ls = [lam for lam in self.weight_decays if not self.transient(m, lam)]
+            for l0, l1 in zip(ls, ls[1:]):
+                lo.append(at(arr, *key, l1))
+                hi.append(at(arr, *key, l0))
+        return np.array(lo), np.array(hi)
+
+    def step_pairs(self, arr):
+        """(value at the larger μ, value at the smaller, where = (seed, B, λ, μ0, μ1)) over successive
+        non-transient μ at every (seed, B, λ > 0) of the SGD grid."""
+        lo, hi, where = [], [], []
+        for s in self.seeds:
+            for b in self.batch_sizes:
+                for lam in self.weight_decays:
+                    ms = [m for m in self.learning_rates if lam > 0 and not self.transient(m, lam)]
+                    for m0, m1 in zip(ms, ms[1:]):
+                        lo.append(self.cell(arr, s, m1, b, lam))
+                        hi.append(self.cell(arr, s, m0, b, lam))
+                        where.append((s, b, lam, m0, m1))
+        return np.array(lo), np.array(hi), where
+
+    def batch_pairs(self, arr):
+        """(value at the smaller B, value at the larger) over successive B at every seed, μ and non-transient
+        λ > 0 of the SGD grid."""
+        lo, hi = [], []
+        for s in self.seeds:
+            for m in self.learning_rates:
+                for lam in self.weight_decays:
+                    if lam > 0 and not self.transient(m, lam):
+                        for b0, b1 in zip(self.batch_sizes, self.batch_sizes[1:]):
+                            lo.append(self.cell(arr, s, m, b0, lam))
+                            hi.append(self.cell(arr, s, m, b1, lam))
+        return lo, hi
+
+    def wide_batch_pairs(self, key: str = "eps_rank") -> dict:
+        """{"equal steps": (lo, hi), "equal samples": (lo, hi)}: ``key`` of the wide runs at the smaller and the
+        larger of successive batch sizes, every seed, at each budget."""
+        out = {}
+        bs = self.wide_batch_sizes
+        for name, tb in (("equal steps", self.t_equal), ("equal samples", self.t_samples)):
+            out[name] = ([self.wide_at(key, b0, s, tb[b0]) for s in self.wide_seeds for b0, b1 in zip(bs, bs[1:])],
+                         [self.wide_at(key, b1, s, tb[b1]) for s in self.wide_seeds for b0, b1 in zip(bs, bs[1:])])
+        return out
+
 
 def experiment(*, batch_sizes, learning_rates, weight_decays, n_seeds: int, steps: int, log_every: int,
                n_train: int, gd_seeds: int, gd_learning_rates, wide_width: int, wide_batch_sizes, wide_lr: float,
@@ -410,7 +470,9 @@ def experiment(*, batch_sizes, learning_rates, weight_decays, n_seeds: int, step
     wide = batch_size_experiment(wide_batch_sizes, wide_lr, wide_decay, list(wide_list), steps=wide_steps,
                                  eps=rank_eps, width=wide_width, d_in=wide_width, latent_dim=WIDE_LATENT,
                                  noise=WIDE_NOISE, n_train=2 * wide_width)
-    return LowRankResult(steps=int(steps), lags=lags, spectrum_steps=spec_steps, seeds=seeds,
+    return LowRankResult(steps=int(steps), batch_sizes=tuple(batch_sizes), learning_rates=tuple(learning_rates),
+                         weight_decays=tuple(weight_decays), gd_learning_rates=tuple(gd_learning_rates),
+                         wide_batch_sizes=tuple(wide_batch_sizes), lags=lags, spectrum_steps=spec_steps, seeds=seeds,
                          gd_seeds=tuple(range(gd_seeds)), wide_seeds=wide_list, sgd=sgd, gd=gd, wide=wide,
                          t_equal={b: wide_steps for b in wide_batch_sizes},
                          t_samples={b: wide_steps * Bmax // b for b in wide_batch_sizes})
