@@ -9,6 +9,8 @@ by a constant factor or by one.
 """
 import numpy as np
 import pytest
+import sympy as sp
+from mutations import evaluate, registered_bound, scale
 
 from sparsebounds import circuits
 from sparsebounds.harness import checks, parameters
@@ -19,12 +21,12 @@ NS = np.arange(1, P["n_max"] + 1)
 
 @pytest.fixture(scope="module")
 def data():
-    return circuits.experiment(P["n_max"], P["n_lookup_max"], P["parity_d"])
+    return circuits.experiment(**P)
 
 
 @pytest.fixture(scope="module")
 def fam(data):
-    return data["deep"]
+    return data.deep
 
 
 def exact(wrong, total):
@@ -35,12 +37,17 @@ def exact(wrong, total):
 PAIRS = 4.0 ** NS * (NS + 1)
 
 
+UNITS = registered_bound("08-adder-units")          # 7n - 4
+DEPTH = registered_bound("08-adder-depth")          # 2n - 1
+N_SYM = [s for s in UNITS.free_symbols if s.name == "n"][0]
+
+
 def units_f(n):
-    return 7 * n - 4
+    return evaluate(UNITS, n=n)
 
 
 def depth_f(n):
-    return 2 * n - 1
+    return evaluate(DEPTH, n=n)
 
 
 # ---------------------------------------------------------------- unit tests
@@ -147,20 +154,21 @@ def test_mutation_compiler_dropping_a_gate_is_caught_by_exactness(k):
     assert not checks.close(broken.units, units_f(n), rtol=0).holds
 
 
-@pytest.mark.parametrize("wrong", [lambda n: 2 * (7 * n - 4), lambda n: (7 * n - 4) / 2, lambda n: 7 * n - 3,
-                                   lambda n: 6 * n - 3])
+# wrong formulas built from the registered ones: scaled by 2 and 1/2, shifted by one unit, and (not a mutation of
+# 7n - 4) the 6n - 3 of a different construction
+@pytest.mark.parametrize("wrong", [scale(UNITS, 2), scale(UNITS, 0.5), UNITS + 1, 6 * N_SYM - 3])
 def test_mutation_wrong_unit_formula_rejected(fam, wrong):
-    assert not checks.close(fam["units"], wrong(NS), rtol=0).holds
+    assert not checks.close(fam["units"], evaluate(wrong, n=NS), rtol=0).holds
 
 
-@pytest.mark.parametrize("wrong", [lambda n: 2 * (2 * n - 1), lambda n: 2 * n, lambda n: n])
+@pytest.mark.parametrize("wrong", [scale(DEPTH, 2), DEPTH + 1, N_SYM])      # N_SYM: depth n, not a mutation
 def test_mutation_wrong_depth_formula_rejected(fam, wrong):
-    assert not checks.close(fam["depth"], wrong(NS), rtol=0).holds
+    assert not checks.close(fam["depth"], evaluate(wrong, n=NS), rtol=0).holds
 
 
 def test_mutation_wrong_lookup_count_rejected(data):
-    units = data["lookup_units"]
-    ns = data["ns_lookup"]
+    units = data.lookup_units
+    ns = data.ns_lookup
     assert checks.close(units, 4.0 ** ns, rtol=0).holds
     assert not checks.close(units, 4.0 ** ns / 2, rtol=0).holds
     assert not checks.close(units, 2.0 ** ns, rtol=0).holds
@@ -192,18 +200,18 @@ def test_shallow_adder_bad_arguments():
 
 
 def test_notebook_shallow_claim_holds(data):
-    sh = data["shallow"]
+    sh = data.shallow
     assert exact(sh["mismatches"], PAIRS).holds
-    assert checks.close(sh["units"], 6 * NS, rtol=0).holds
+    assert checks.close(sh["units"], evaluate(registered_bound("08-shallow-adder-6n"), n=NS), rtol=0).holds
 
 
 @pytest.mark.parametrize("variant", ["no-wrap-step", "step-off-by-one", "one-linear-form", "top-bit-without-a0"])
 def test_mutation_wrong_shallow_constructions_rejected(data, variant):
-    assert not exact(data["shallow_wrong"][variant], PAIRS).holds
+    assert not exact(data.shallow_wrong[variant], PAIRS).holds
 
 
 def test_mutation_compiler_dropping_any_gate_rejected(data):
-    assert np.all(data["dropped_gate_mismatches"] > 0)
+    assert np.all(data.dropped_gate_mismatches > 0)
 
 
 # ---------------------------------------------------------------- Möbius coefficients and fan-in
@@ -234,34 +242,41 @@ def test_lemma_units_of_small_fan_in_leave_top_coefficient_zero():
         assert abs(sum((-1) ** (m - int(r.sum())) * v for r, v in zip(X, full))) > 1e-3
 
 
+TOP = registered_bound("08-top-mobius-coefficients")   # (carry: -(-2)**n/2, sum bit k: (-2)**(k + 1))
+
+
 def test_notebook_top_coefficients_hold(data):
-    assert checks.close(data["top_carry"], (-2.0) ** (NS - 1), rtol=0).holds
-    for n, tops in zip(NS, data["top_sum"]):
-        assert checks.close(tops, (-2.0) ** (np.arange(n) + 1), rtol=0).holds
+    assert checks.close(data.top_carry, evaluate(TOP[0], n=NS), rtol=0).holds
+    for n, tops in zip(NS, data.top_sum):
+        assert checks.close(tops, evaluate(TOP[1], k=np.arange(n)), rtol=0).holds
 
 
-@pytest.mark.parametrize("wrong", [lambda n: 2.0 ** (n - 1), lambda n: (-2.0) ** n])
+# the carry's coefficient without its sign (|.|) and scaled by -2 (the exponent n - 1 read as n)
+@pytest.mark.parametrize("wrong", [sp.Abs(TOP[0]), scale(TOP[0], -2)])
 def test_mutation_wrong_top_coefficient_rejected(data, wrong):
-    assert not checks.close(data["top_carry"], wrong(NS), rtol=0).holds
+    assert not checks.close(data.top_carry, evaluate(wrong, n=NS), rtol=0).holds
 
 
 def test_mutation_zero_top_coefficient_rejected(data):
     """'fan-in below 2n suffices' would need the coefficient to be 0."""
-    assert not checks.below(np.abs(data["top_carry"]), 0.5, rtol=0).holds
+    assert not checks.below(np.abs(data.top_carry), 0.5, rtol=0).holds
 
 
 def test_notebook_fan_in_claim_and_mutations(data, fam):
-    sh = data["shallow"]
-    assert checks.close(sh["max_fan_in"], 2 * NS, rtol=0).holds
+    sh = data.shallow
+    fan_in = registered_bound("08-shallow-fan-in")                          # 2n
+    assert checks.close(sh["max_fan_in"], evaluate(fan_in, n=NS), rtol=0).holds
     assert checks.below(fam["max_fan_in"], 3, rtol=0).holds
-    assert not checks.above(sh["max_fan_in"], 2 * NS + 1, rtol=0).holds       # "needs 2n + 1" rejected
+    assert not checks.above(sh["max_fan_in"], evaluate(fan_in + 1, n=NS), rtol=0).holds   # "needs 2n + 1" rejected
     assert not checks.above(fam["max_fan_in"], NS, rtol=0).holds              # "deep fan-in grows like n"
-    capped = data["shallow_wrong"]["top-bit-without-a0"]                     # "2n - 1 suffices" rejected
+    capped = data.shallow_wrong["top-bit-without-a0"]                     # "2n - 1 suffices" rejected
     assert not exact(capped, PAIRS).holds
 
 
 # ---------------------------------------------------------------- parity
 def test_mutation_parity_coefficients_one_rejected(data):
+    # the registered bound is the unit count d; the wrong claim is a construction (every coefficient 1), not a
+    # mutation of that count
     total = 2.0 ** P["parity_d"]
-    assert exact(data["parity_mismatches"], total).holds
-    assert not exact(data["parity_scale1_mismatches"], total).holds
+    assert exact(data.parity_mismatches, total).holds
+    assert not exact(data.parity_scale1_mismatches, total).holds

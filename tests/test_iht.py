@@ -1,16 +1,18 @@
 """Unit and mutation tests for sparsebounds.iht (notebook 06).
 
 The mutation tests run the notebook's experiment (``iht.experiment``) with its default parameters
-(``parameters.notebook_defaults("06")``) and feed the same check a wrong claim: the factor phi dropped, the
-contraction squared, the noise term of the floor dropped.
+(``parameters.notebook_defaults("06")``) and feed the same check a wrong claim built from the bound the notebook
+registered (``tests/mutations.py``): the factor phi dropped, the contraction squared, the noise term of the floor
+dropped (nu = 0).
 """
 from itertools import combinations
 from math import comb
 
 import numpy as np
 import pytest
+from mutations import drop_factor, evaluate, registered_bound
 
-from sparsebounds import iht
+from sparsebounds import iht, seeds
 from sparsebounds.harness import checks, parameters
 
 PHI = (1 + np.sqrt(5)) / 2
@@ -71,11 +73,12 @@ def test_step_ratio_matches_iht_step():
 
 def test_named_streams_are_separate():
     """Design, signals, noise and the hard-pair search draw from different streams (not all default_rng(0))."""
-    A = iht.gaussian_matrices([[0, iht.STREAM_DESIGN, 0, 0]], 20, D)[0]
-    x = iht.sparse_signals([0, iht.STREAM_SIGNALS, 0, 0], 1, 1, D, S)
-    first = {np.random.default_rng([0, st, 0, 0]).standard_normal() for st in
-             (iht.STREAM_DESIGN, iht.STREAM_SIGNALS, iht.STREAM_NOISE, iht.STREAM_ADVERSARIAL)}
+    A = iht.gaussian_matrices([seeds.rng(0, "design", 0, 0)], 20, D)[0]
+    x = iht.sparse_signals(seeds.rng(0, "signal", 0, 0), 1, 1, D, S)
+    first = {seeds.rng(0, name, 0, 0).standard_normal() for name in ("design", "signal", "noise")}
+    first.add(seeds.rng(0, "adversarial", 0).standard_normal())
     assert len(first) == 4
+    assert A[0, 0] * np.sqrt(20) == seeds.rng(0, "design", 0, 0).standard_normal()
     assert A[0, 0] * np.sqrt(20) != np.random.default_rng(0).standard_normal()
     assert np.count_nonzero(x) == S
 
@@ -84,51 +87,56 @@ def test_named_streams_are_separate():
 def nb():
     """Notebook 06's default-profile data, from the notebook's own experiment and parameters."""
     P = parameters.notebook_defaults("06")
-    rows = iht.experiment(**P)
-    d3 = np.concatenate([r["d3"] for r in rows])
-    step = np.concatenate([np.maximum(r["step_traj"], r["step_adv"]) for r in rows])
-    obs, good, no_noise = [], [], []
-    n = np.arange(1, P["n_iter"] + 1, dtype=float)[:, None]
-    for r in rows:
-        err, nu, xn = r["noisy"]
-        for i in np.flatnonzero(r["d3"] < 1 / PHI):
-            obs.append(err[1:, i, :])
-            good.append(_floor_bound(r["d3"][i], r["d2"][i], xn[i][None, :], nu[i][None, :], n))
-            no_noise.append(_floor_bound(r["d3"][i], r["d2"][i], xn[i][None, :], 0 * nu[i][None, :], n))
-    return dict(P=P, rows=rows, d3=d3, step=step, obs=np.concatenate(obs), floor=np.concatenate(good),
-                floor_no_noise=np.concatenate(no_noise))
+    return dict(P=P, res=iht.experiment(**P))
 
 
-def _floor_bound(d3, d2, e0, nu, n, K=PHI):
-    rho = PHI * d3
-    return rho ** n * e0 + K * np.sqrt(1 + d2) * nu * (1 - rho ** n) / (1 - rho)
+def _golden(nb):
+    """The matrices with rho = phi*delta_3s < 1, where the noise floor and the iteration count are claimed."""
+    return nb["res"].d3 < 1 / PHI
+
+
+def _floor(nb, bound):
+    """(observed noisy errors, ``bound`` at every iteration n >= 1), per golden matrix, n and noisy run."""
+    res, g = nb["res"], _golden(nb)
+    n = np.arange(1, nb["P"]["n_iter"] + 1, dtype=float)[None, :, None]
+    values = dict(delta_3s=res.d3[g][:, None, None], delta_2s=res.d2[g][:, None, None],
+                  e_0=res.signal_norm[g][:, None, :], nu=res.noise_norm[g][:, None, :], n=n)
+    return res.noisy_error[g][:, 1:, :], evaluate(bound, **{k: v for k, v in values.items()
+                                                           if k in {s.name for s in bound.free_symbols}})
 
 
 def test_claimed_contraction_holds(nb):
-    assert checks.below(nb["step"], PHI * nb["d3"]).holds
-    fr = nb["d3"] < 1 / np.sqrt(3)
-    assert fr.sum() >= 6 and checks.below(nb["step"][fr], np.sqrt(3) * nb["d3"][fr]).holds
+    res, bound = nb["res"], registered_bound("06-iht-step-contraction-golden")
+    assert checks.below(res.step, evaluate(bound, delta_3s=res.d3)).holds
+    fr = res.d3 < 1 / np.sqrt(3)
+    assert fr.sum() >= 6 and checks.below(res.step[fr], evaluate(registered_bound("06-iht-step-contraction-sqrt3"),
+                                                                  delta_3s=res.d3[fr])).holds
 
 
 def test_mutation_dropped_factor_rejected(nb):
-    """rho = delta_3s (the factor phi, or sqrt3, dropped): the hard pairs exceed it."""
-    assert not checks.below(nb["step"], nb["d3"]).holds
+    """rho = delta_3s (the factor phi dropped from the registered bound): the hard pairs exceed it."""
+    res = nb["res"]
+    wrong = drop_factor(registered_bound("06-iht-step-contraction-golden"), "(1 + sqrt(5))/2")
+    assert not checks.below(res.step, evaluate(wrong, delta_3s=res.d3)).holds
 
 
 def test_mutation_shifted_exponent_rejected(nb):
-    """A contraction rho^2 = (phi delta_3s)^2 per step (exponent shifted from 1 to 2) is rejected."""
-    assert not checks.below(nb["step"], (PHI * nb["d3"]) ** 2).holds
+    """A contraction rho^2 = (phi delta_3s)^2 per step (the registered rho squared) is rejected."""
+    res = nb["res"]
+    wrong = registered_bound("06-iht-step-contraction-golden") ** 2
+    assert not checks.below(res.step, evaluate(wrong, delta_3s=res.d3)).holds
 
 
 def test_noise_floor_and_mutation(nb):
-    """The solved recursion bounds every noisy run; dropping its noise term (nu -> 0) is rejected."""
-    assert checks.below(nb["obs"], nb["floor"]).holds
-    assert not checks.below(nb["obs"], nb["floor_no_noise"]).holds
+    """The solved recursion bounds every noisy run; without its noise term (nu -> 0) it is rejected."""
+    bound = registered_bound("06-iht-noise-floor")
+    assert checks.below(*_floor(nb, bound)).holds
+    nu = [s for s in bound.free_symbols if s.name == "nu"][0]
+    assert not checks.below(*_floor(nb, bound.subs(nu, 0))).holds
 
 
 def test_iteration_count_identity_holds(nb):
     """Implied by the contraction on the same runs: every noiseless run reaches eps within n(eps)."""
-    P = nb["P"]
-    for r in nb["rows"]:
-        for i in np.flatnonzero(r["d3"] < 1 / PHI):
-            assert r["first_hit"][i].max() <= np.ceil(np.log(P["eps"]) / np.log(PHI * r["d3"][i]))
+    res, g = nb["res"], _golden(nb)
+    n_eps = evaluate(registered_bound("06-iht-iteration-count"), delta_3s=res.d3[g], epsilon=nb["P"]["eps"])
+    assert g.sum() >= 6 and (res.first_hit[g].max(axis=1) <= np.ceil(n_eps)).all()

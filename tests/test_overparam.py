@@ -4,8 +4,12 @@ The mutation tests run notebook 10's experiment with the notebook's default para
 (``parameters.notebook_defaults("10")``) and feed the notebook's checks the wrong claims it lists: each must fail on
 the same data, and the claim itself must hold.
 """
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
+import sympy as sp
+from mutations import evaluate, registered_bound, scale
 
 from sparsebounds import overparam as op
 from sparsebounds.harness import checks, parameters
@@ -132,7 +136,7 @@ def test_labels_are_centred_unit_rms_and_the_slowest_start_on_v_min():
 def test_steps_to_fraction_and_loss_ratio():
     res = np.ones((1, 4, 1, 2, 3))
     res[0, :, 0, 0] *= np.array([1.0, 0.5, 0.05, 0.01])[:, None]        # squared ratio 1, .25, .0025, 1e-4
-    out = {"residual": res}
+    out = SimpleNamespace(residual=res)                                  # only what the two read
     assert np.allclose(op.loss_ratio(out)[0, :, 0, 0], [1, 0.25, 0.0025, 1e-4])
     k1 = op.steps_to_fraction(out, 1e-2)
     assert k1[0, 0, 0] == 2 and k1[0, 0, 1] == 4                          # never: steps + 1
@@ -142,8 +146,7 @@ def test_steps_to_fraction_and_loss_ratio():
 @pytest.fixture(scope="module")
 def nb():
     p = parameters.notebook_defaults("10")
-    seeds = list(range(p["seed"], p["seed"] + p["n_seeds"]))
-    out = op.experiment(p["n"], p["d"], p["widths"], seeds, p["steps"], p["eta_scale"])
+    out = op.experiment(**p)
     widths = np.array(p["widths"])
     return p, out, widths >= p["m_test"]
 
@@ -157,37 +160,44 @@ def _per_replicate(err, tested):
     return np.exp(np.log(err).mean(-1)).T[:, tested]
 
 
-def _rate(out, tested, rate_per_step):
+def _rate(out, tested, bound, lambda_0):
+    """The loss ratios at the tested widths against ``bound`` (in eta, lambda_0, k) per replicate."""
     ratio = op.loss_ratio(out)[tested][:, 1:]
     k = np.arange(1, ratio.shape[1] + 1)
-    bnd = np.broadcast_to((rate_per_step[None, :] ** k[:, None])[None, :, :, None], ratio.shape)
+    bnd = evaluate(bound, eta=out.eta[None, :], lambda_0=np.asarray(lambda_0)[None, :], k=k[:, None])   # (K, S)
+    bnd = np.broadcast_to(bnd[None, :, :, None], ratio.shape)
     keep = ratio >= op.FLOOR
     return checks.below(ratio[keep], bnd[keep])
 
 
 def test_rate_bound_holds_and_faster_rates_are_rejected(nb):
+    """The registered (1 - eta lambda_0/2)^k holds; the same bound with a larger lambda_0 is rejected: 4 lambda_0
+    (the rate (1 - 2 eta lambda_0)^k of the first-order expansion) and the mean eigenvalue tr H/n."""
     p, out, tested = nb
-    lam = out["eigvals"]
-    eta = out["eta"]
-    assert _rate(out, tested, 1 - eta * lam[:, 0] / 2).holds
-    assert not _rate(out, tested, 1 - 2 * eta * lam[:, 0]).holds
-    assert not _rate(out, tested, 1 - eta * lam.mean(1) / 2).holds
+    lam = out.eigvals
+    bound = registered_bound("10-rate-bound")
+    assert _rate(out, tested, bound, lam[:, 0]).holds
+    assert not _rate(out, tested, bound, 4 * lam[:, 0]).holds
+    assert not _rate(out, tested, bound, lam.mean(1)).holds
 
 
 def test_movement_exponent(nb):
+    # the registered bound is the exponent -1/2 itself (a number): the wrong claims are the other exponents
     p, out, tested = nb
     W = np.array(p["widths"])[tested]
-    E = _per_replicate(out["move_rms"][:, -1], tested)
+    E = _per_replicate(out.move_rms[:, -1], tested)
     assert _exponent(W, E, -0.5).holds
     assert not _exponent(W, E, 0.0).holds
     assert not _exponent(W, E, -1.0).holds
 
 
 def test_trajectory_prediction_and_wrong_predictions(nb):
+    # the registered bound is a sum over the eigenpairs of H-infinity (undefined functions lam(i), c(i)), not an
+    # expression tests/mutations.py can evaluate: the wrong predictions are op.trajectory_error's options
     p, out, tested = nb
     W = np.array(p["widths"])[tested]
     assert _exponent(W, _per_replicate(op.trajectory_error(out), tested), -0.5).holds
-    t = np.clip(out["X"] @ out["X"].transpose(0, 2, 1), -1, 1)
+    t = np.clip(out.X @ out.X.transpose(0, 2, 1), -1, 1)
     for wrong in (op.trajectory_error(out, start="labels"), op.trajectory_error(out, power=1),
                   op.trajectory_error(out, kernel=t / 4)):
         assert not _exponent(W, _per_replicate(wrong, tested), -0.5).holds
@@ -196,19 +206,27 @@ def test_trajectory_prediction_and_wrong_predictions(nb):
 def test_gram_closed_form_and_wrong_kernels(nb):
     p, out, tested = nb
     W = np.array(p["widths"])
-    t = np.clip(out["X"] @ out["X"].transpose(0, 2, 1), -1, 1)
+    t = np.clip(out.X @ out.X.transpose(0, 2, 1), -1, 1)
+
+    bound = registered_bound("10-gram-closed-form")                     # t (pi - acos t) / (2 pi)
+    t_s = [s for s in bound.free_symbols if s.name == "t"][0]
 
     def err(K):
-        return np.linalg.norm(out["gram0"] - K[None], axis=(2, 3)).T
+        return np.linalg.norm(out.gram0 - K[None], axis=(2, 3)).T
 
-    assert _exponent(W, err(op.gram_infinity(out["X"])), -0.5).holds
-    for K in (t / 4, 2 * op.gram_infinity(out["X"]), op.relu_output_kernel(out["X"])):
+    assert np.allclose(evaluate(bound, t=t), op.gram_infinity(out.X), rtol=1e-12, atol=1e-15)
+    assert _exponent(W, err(evaluate(bound, t=t)), -0.5).holds
+    first_order = sp.series(bound, t_s, 0, 2).removeO()                 # t/4: independent half-spaces
+    for K in (evaluate(first_order, t=t), evaluate(scale(bound, 2), t=t)):
         assert not _exponent(W, err(K), -0.5).holds
+    # another kernel altogether (the covariance of u(0)), not a mutation of the registered one
+    assert not _exponent(W, err(op.relu_output_kernel(out.X)), -0.5).holds
 
 
 def test_structured_labels_train_faster_than_random(nb):
+    # the registered bound is a relation (yHy_structured < yHy_random), not an expression to mutate
     p, out, tested = nb
-    kinds = list(out["kinds"])
+    kinds = list(out.kinds)
     k1 = op.steps_to_fraction(out, 1e-2)[tested]
     cplx = op.label_complexity(out)
     ra = k1[..., kinds.index("random")]

@@ -1,10 +1,13 @@
 """Unit and mutation tests for sparsebounds.phase_transition (notebook 07).
 
-The mutation tests run the notebook's lines with its default parameters (``parameters.notebook_defaults``) and feed
-the same checks the wrong claims the notebook names.
+The mutation tests run the notebook's experiment (``pt.experiment``) with its default parameters
+(``parameters.notebook_defaults``) and feed the same checks the wrong claims the notebook names, built from the
+bounds it registered (``tests/mutations.py``).
 """
 import numpy as np
 import pytest
+import sympy as sp
+from mutations import evaluate, registered_bound, scale, shift_exponent
 from scipy.integrate import quad
 from scipy.special import erfc
 from scipy.stats import norm
@@ -112,9 +115,19 @@ def test_width_statistics_on_exact_data():
 @pytest.fixture(scope="module")
 def nb():
     d = parameters.notebook_defaults("07")
-    lines = pt.transition_lines(d["seed"], d["d_list"], d["rho_list"], d["trials"], d["tol"])
-    grid_s, grid_mc = pt.phase_diagram(d["seed"], d["grid_d"], d["grid_n"], d["grid_trials"], d["tol"])
-    return dict(d=d, lines=lines, grid_s=grid_s, grid_mc=grid_mc)
+    res = pt.experiment(**d)
+    return dict(d=d, lines=res.lines(), grid_s=res.grid_s, grid_mc=res.grid_mc)
+
+
+def _tau_star(rho):
+    return pt.minimise_over_tau(pt.psi_objective, pt.psi_stationarity, rho)[1]
+
+
+def _at(expr, d, s):
+    """A registered expression in d, rho = s/d and tau at the minimiser tau*(rho)."""
+    names = {x.name for x in expr.free_symbols}
+    values = dict(d=d, rho=s / d, tau=_tau_star(s / d))
+    return float(evaluate(expr, **{k: v for k, v in values.items() if k in names}))
 
 
 def _location(nb, predicted):
@@ -126,10 +139,13 @@ def _location(nb, predicted):
 
 
 def test_location_holds_and_mutations_rejected(nb):
-    dpsi = lambda d, s: d * float(pt.psi(s / d))
-    assert _location(nb, dpsi).holds
-    assert not _location(nb, lambda d, s: 0.8 * dpsi(d, s)).holds             # shifted by 20 %
-    assert not _location(nb, lambda d, s: 2 * s * np.log(d / s)).holds         # classical 2 s log(d/s)
+    # the registered bound is the pair (d*J(tau, rho), dJ/dtau = 0): its first entry at the root tau* is d*psi
+    d_psi = registered_bound("07-l1-transition-location")[0]
+    assert _location(nb, lambda d, s: _at(d_psi, d, s)).holds
+    shifted = scale(d_psi, 0.8)                                                   # curve shifted by 20 %
+    assert not _location(nb, lambda d, s: _at(shifted, d, s)).holds
+    # the classical 2 s log(d/s) is another formula, not a mutation of the registered one
+    assert not _location(nb, lambda d, s: 2 * s * np.log(d / s)).holds
 
 
 def _width(lines, predicted, gap):
@@ -138,17 +154,29 @@ def _width(lines, predicted, gap):
     return abs(st["level"]) <= tl and abs(st["slope"]) <= ts
 
 
+def test_registered_width_matches_quadrature():
+    """The registered sqrt(d w(rho)) against w by numerical quadrature (an independent route)."""
+    bound = registered_bound("07-l1-transition-width-constant")
+    for d, s in ((50, 5), (100, 25), (200, 20)):
+        assert _at(bound, d, s) == pytest.approx(np.sqrt(d * _w(s / d)), rel=1e-6)
+
+
 def test_width_constant_holds_and_mutations_rejected(nb):
     lines = nb["lines"]
-    pred = lambda L: np.sqrt(L["d"] * _w(L["s"] / L["d"]))
-    no_delta = lambda L: np.sqrt(L["d"] * (_w(L["s"] / L["d"]) + 2 * pt.psi(L["s"] / L["d"])))
-    gap = np.mean([np.log(no_delta(L) / pred(L)) for L in lines])
+    bound = registered_bound("07-l1-transition-width-constant")             # sqrt(d w(rho, tau))
+    J = registered_bound("07-l1-curve-two-routes")                           # J(tau, rho), = psi at tau*
+    d_s = [x for x in bound.free_symbols if x.name == "d"][0]
+    no_delta = sp.sqrt(bound ** 2 + 2 * d_s * J)                              # the -2 delta term dropped
+    pred = lambda L: _at(bound, L["d"], L["s"])
+    gap = np.mean([np.log(_at(no_delta, L["d"], L["s"]) / pred(L)) for L in lines])
     d_c = np.exp(np.mean(np.log(nb["d"]["d_list"])))
     assert _width(lines, pred, gap)
-    assert not _width(lines, no_delta, gap)                                     # the -2 delta term dropped
-    # trend alternatives (constant in m, proportional to d, exponent +-1/4): rejected wherever the design has the
-    # power the notebook requires before registering them (gap > 1/8 + 4 se of the trend)
+    assert not _width(lines, lambda L: _at(no_delta, L["d"], L["s"]), gap)
+    # trend alternatives (constant in m, proportional to d, exponent +-1/4): the registered bound's exponent in d
+    # shifted, at the same level at d_c; rejected wherever the design has the power the notebook requires before
+    # registering them (gap > 1/8 + 4 se of the trend)
     se = pt.width_statistics(lines, pred)["slope_se"]
     for e in (-0.5, 0.5, 0.25, -0.25):
         if abs(e) > 1 / 8 + 4 * se:
-            assert not _width(lines, lambda L, e=e: pred(L) * (L["d"] / d_c) ** e, gap)
+            wrong = scale(shift_exponent(bound, "d", -e), d_c ** -e)
+            assert not _width(lines, lambda L, w=wrong: _at(w, L["d"], L["s"]), gap)

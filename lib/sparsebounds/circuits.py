@@ -364,10 +364,40 @@ def adder_top_coefficients(n: int) -> dict:
     return out
 
 
-def experiment(n_max: int, n_lookup_max: int, parity_d: int) -> dict:
+@dataclass(frozen=True)
+class CircuitsResult:
+    """Everything notebook 08 measures. Per adder width n in ``ns`` (1..n_max): ``deep`` and ``shallow`` are the
+    families of :func:`adder_family` and :func:`shallow_adder_family` (dicts of per-n arrays); wrong (input, bit)
+    pairs per n of the wrong shallow constructions (``shallow_wrong``, by variant) and of the n_drop-bit adder
+    compiled without gate k (``dropped_gate_mismatches``, per k); the one-linear-form sum networks and, for n in
+    ``ns_lookup``, the lookup tables (units, largest error, wrong pairs); the top Möbius coefficients of the carry
+    (``top_carry``) and of each sum bit (``top_sum``, per n: k = 0..n-1); the parity network of parity_d bits."""
+    ns: np.ndarray
+    ns_lookup: np.ndarray
+    deep: dict
+    shallow: dict
+    shallow_wrong: dict
+    n_drop: int
+    dropped_gate_mismatches: np.ndarray
+    sumnet_units: np.ndarray
+    sumnet_max_error: np.ndarray
+    sumnet_mismatches: np.ndarray
+    lookup_units: np.ndarray
+    lookup_max_error: np.ndarray
+    lookup_mismatches: np.ndarray
+    top_carry: np.ndarray
+    top_sum: list
+    parity_units: int
+    parity_depth: int
+    parity_max_error: float
+    parity_mismatches: int
+    parity_scale1_mismatches: int
+
+
+def experiment(*, n_max: int, n_lookup_max: int, parity_d: int) -> CircuitsResult:
     """Everything notebook 08 measures, for adders n = 1..n_max (every input): the compiled deep nets, the
     6n-unit shallow nets, the single-linear-form shallow nets, the lookup tables (n ≤ n_lookup_max), the
-    top Möbius coefficients of the outputs, and the d-unit parity network."""
+    top Möbius coefficients of the outputs, and the d-unit parity network. No randomness."""
     ns = np.arange(1, n_max + 1)
     ns_lookup = np.arange(1, min(n_lookup_max, n_max) + 1)
     out = {"ns": ns, "ns_lookup": ns_lookup, "deep": adder_family(ns), "shallow": shallow_adder_family(ns)}
@@ -398,4 +428,4 @@ def experiment(n_max: int, n_lookup_max: int, parity_d: int) -> dict:
     err = np.abs(par(X)[:, 0] - X.sum(1) % 2)
     out["parity_max_error"], out["parity_mismatches"] = float(err.max()), int((err > 1e-9).sum())
     out["parity_scale1_mismatches"] = int((np.abs(parity_network(parity_d, 1.0)(X)[:, 0] - X.sum(1) % 2) > 1e-9).sum())
-    return out
+    return CircuitsResult(**out)

@@ -7,19 +7,21 @@ enumerating all C(d, k) supports (only sensible for small d, e.g. d = 20, k ≤ 
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from itertools import combinations
 from math import comb
 
 import numpy as np
 
+from . import seeds
 from .harness.blas import one_blas_thread
 from .tasks import map_tasks
 
 
-def gaussian_matrices(seeds, m: int, d: int) -> np.ndarray:
-    """A batch of (len(seeds), m, d) Gaussian matrices with N(0, 1/m) entries, one seed (an int or a list of
-    ints, as np.random.default_rng takes) per matrix."""
-    return np.array([np.random.default_rng(seed).standard_normal((m, d)) / np.sqrt(m) for seed in seeds])
+def gaussian_matrices(rngs, m: int, d: int) -> np.ndarray:
+    """A batch of (len(rngs), m, d) Gaussian matrices with N(0, 1/m) entries, one generator per matrix (a
+    :func:`sparsebounds.seeds.rng` stream, or anything np.random.default_rng takes)."""
+    return np.array([np.random.default_rng(rng).standard_normal((m, d)) / np.sqrt(m) for rng in rngs])
 
 
 def supports(d: int, k: int) -> np.ndarray:
@@ -94,10 +96,11 @@ def iht(A: np.ndarray, y: np.ndarray, s: int, n_iter: int, x0: np.ndarray | None
     return xs
 
 
-def sparse_signals(seed, B: int, R: int, d: int, s: int, *, kind: str = "gauss") -> np.ndarray:
+def sparse_signals(rng, B: int, R: int, d: int, s: int, *, kind: str = "gauss") -> np.ndarray:
     """(B, R, d) s-sparse signals on random supports; ``kind`` 'gauss' (N(0,1) values), 'sign' (±1) or
-    'decay' (magnitudes 1, 10^-1/2, 10^-1, ...: hard for support detection)."""
-    rng = np.random.default_rng(seed)
+    'decay' (magnitudes 1, 10^-1/2, 10^-1, ...: hard for support detection). ``rng``: a generator (a
+    :func:`sparsebounds.seeds.rng` stream) or anything np.random.default_rng takes."""
+    rng = np.random.default_rng(rng)
     x = np.zeros((B, R, d))
     supp = np.argsort(rng.random((B, R, d)), axis=-1)[..., :s]
     if kind == "gauss":
@@ -122,15 +125,16 @@ def step_ratio(A: np.ndarray, z: np.ndarray, x: np.ndarray, s: int) -> np.ndarra
 
 
 @one_blas_thread
-def adversarial_pairs(A: np.ndarray, support: np.ndarray, s: int, seed, R: int, rounds: int = 8,
+def adversarial_pairs(A: np.ndarray, support: np.ndarray, s: int, rng, R: int, rounds: int = 8,
                       keep: int = 32):
     """Hard instances for the one-step contraction: pairs (z, x) of s-sparse vectors inside each matrix's
     worst 3s-support (from :func:`rip_constant`), found by random search (R pairs per matrix, scales
     spread over 10^±2) followed by ``rounds`` of perturbing the ``keep`` best pairs.
 
+    ``rng``: a generator (a :func:`sparsebounds.seeds.rng` stream) or anything np.random.default_rng takes.
     Returns (z, x, ratio) for the best pair per matrix: (B, d), (B, d), (B,).
     """
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(rng)
     B, d = A.shape[0], A.shape[-1]
     k = support.shape[1]
     perm = np.argsort(rng.random((B, R, k)), axis=-1)
@@ -172,34 +176,65 @@ def error_ratios(xs: np.ndarray, x_true: np.ndarray, *, floor: float = 1e-12):
 
 
 # ---------------------------------------------------------------- notebook 06's experiment
-# Named random streams: every draw comes from np.random.default_rng([seed, STREAM, j, ...]) with j the index of
-# the measurement count m in m_grid, so that changing one part (say the noise) leaves the others unchanged.
-STREAM_DESIGN = 1       # the Gaussian matrices: [seed, 1, j, matrix]
-STREAM_SIGNALS = 2      # the sparse signals: [seed, 2, j, signal kind]
-STREAM_NOISE = 3        # the measurement noise: [seed, 3, j, signal kind]
-STREAM_ADVERSARIAL = 4  # the hard-instance search: [seed, 4, j]
+# Named random streams (sparsebounds.seeds), j the index of the measurement count m in m_grid, so that changing
+# one part (say the noise) leaves the others unchanged: seeds.rng(seed, "design", j, matrix) for the Gaussian
+# matrices, (seed, "signal", j, signal kind) for the sparse signals, (seed, "noise", j, signal kind) for the
+# measurement noise and (seed, "adversarial", j) for the hard-instance search.
 SIGNAL_KINDS = ("gauss", "sign", "decay")
 
 
-def experiment(d: int, s: int, m_grid, n_mats: int, n_signals: int, n_iter: int, n_adversarial: int,
-               adv_rounds: int, noise: float, eps: float, seed: int) -> list[dict]:
+@dataclass(frozen=True)
+class IHTResult:
+    """Notebook 06's data, one row per Gaussian matrix (``len(m_grid) * n_mats`` rows, m-major: the matrices of
+    ``m_grid[0]`` first). n_iter + 1 error values per run (n = 0 .. n_iter); K = len(SIGNAL_KINDS)."""
+    m_grid: tuple                # the measurement counts
+    m: np.ndarray                # (M,) measurement count of each matrix
+    d3: np.ndarray               # (M,) exact δ_3s
+    d2: np.ndarray               # (M,) exact δ_2s
+    step_traj: np.ndarray        # (M,) largest one-step error ratio over the noiseless IHT runs
+    step_adv: np.ndarray         # (M,) the best hard pair's one-step ratio
+    conv: np.ndarray             # (M,) fraction of noiseless runs reaching relative error 1e-10
+    first_hit: np.ndarray        # (M, K * n_signals) first n with relative error <= eps (n_iter + 1 if never)
+    curve: np.ndarray            # (M, n_iter + 1, K * n_signals) relative errors of the noiseless runs
+    noisy_error: np.ndarray      # (M, n_iter + 1, n_signals) ‖x^n − x‖ of the noisy runs (Gaussian signals)
+    noise_norm: np.ndarray       # (M, n_signals) ‖e‖
+    signal_norm: np.ndarray      # (M, n_signals) ‖x‖
+
+    @property
+    def step(self) -> np.ndarray:
+        """(M,) the largest one-step ratio seen on each matrix (IHT runs and hard pairs)."""
+        return np.maximum(self.step_traj, self.step_adv)
+
+    def at(self, m: int) -> np.ndarray:
+        """The rows (a boolean mask over matrices) of measurement count m."""
+        return self.m == m
+
+
+def experiment(*, d: int, s: int, m_grid, n_mats: int, n_signals: int, n_iter: int, n_adversarial: int,
+               adv_rounds: int, noise: float, eps: float, seed: int) -> IHTResult:
     """Notebook 06: for each m in ``m_grid``, ``n_mats`` Gaussian matrices with exact δ_2s, δ_3s (and the worst
     3s-support); noiseless IHT from 0 on ``n_signals`` signals of each kind; noisy IHT (‖e‖ ≈ ``noise``) on the
-    Gaussian signals; the hard-pair search for the one-step ratio. One dict per m with: m, d3, d2 (n_mats,),
-    step_traj (largest one-step ratio over the noiseless runs), step_adv (best hard pair), conv (fraction of
-    runs reaching relative error 1e-10), first_hit (first n with relative error <= eps, n_iter + 1 if never;
-    (n_mats, kinds * n_signals)), noisy = (errors (n_iter + 1, n_mats, n_signals), ‖e‖, ‖x‖), curve (relative
-    errors of the noiseless runs, (n_iter + 1, n_mats, kinds * n_signals))."""
+    Gaussian signals; the hard-pair search for the one-step ratio. One task per m (:func:`experiment_row`)."""
     tasks = [(d, s, j, m, n_mats, n_signals, n_iter, n_adversarial, adv_rounds, noise, eps, seed)
              for j, m in enumerate(m_grid)]
-    return map_tasks(experiment_row, tasks)
+    rows = map_tasks(experiment_row, tasks)
+    cat = lambda key: np.concatenate([r[key] for r in rows])              # noqa: E731
+    return IHTResult(m_grid=tuple(int(m) for m in m_grid), m=np.repeat([int(m) for m in m_grid], n_mats),
+                     d3=cat("d3"), d2=cat("d2"), step_traj=cat("step_traj"), step_adv=cat("step_adv"),
+                     conv=cat("conv"), first_hit=cat("first_hit"),
+                     curve=np.concatenate([r["curve"].transpose(1, 0, 2) for r in rows]),
+                     noisy_error=np.concatenate([r["noisy"][0].transpose(1, 0, 2) for r in rows]),
+                     noise_norm=np.concatenate([r["noisy"][1] for r in rows]),
+                     signal_norm=np.concatenate([r["noisy"][2] for r in rows]))
 
 
 def experiment_row(d: int, s: int, j: int, m: int, n_mats: int, n_signals: int, n_iter: int, n_adversarial: int,
                    adv_rounds: int, noise: float, eps: float, seed: int) -> dict:
-    """The row of :func:`experiment` for the j-th measurement count m (a task of its map: every draw comes from
-    the streams [seed, STREAM_*, j, ...])."""
-    A = gaussian_matrices([[seed, STREAM_DESIGN, j, i] for i in range(n_mats)], m, d)
+    """The rows of :func:`experiment` for the j-th measurement count m (a task of its map: every draw comes from
+    the named streams (seed, "design" | "signal" | "noise" | "adversarial", j, ...)). A dict: m, d3, d2
+    (n_mats,), step_traj, step_adv, conv (n_mats,), first_hit (n_mats, kinds * n_signals), noisy = (errors
+    (n_iter + 1, n_mats, n_signals), ‖e‖, ‖x‖), curve (n_iter + 1, n_mats, kinds * n_signals)."""
+    A = gaussian_matrices([seeds.rng(seed, "design", j, i) for i in range(n_mats)], m, d)
     d3, T3 = rip_constant(A, 3 * s, return_support=True)
     d2 = rip_constant(A, 2 * s)
     At = A.transpose(0, 2, 1)
@@ -208,7 +243,7 @@ def experiment_row(d: int, s: int, j: int, m: int, n_mats: int, n_signals: int, 
     first_hit = np.zeros((n_mats, len(SIGNAL_KINDS) * n_signals))
     curves, noisy = [], None
     for k, kind in enumerate(SIGNAL_KINDS):
-        x = sparse_signals([seed, STREAM_SIGNALS, j, k], n_mats, n_signals, d, s, kind=kind)
+        x = sparse_signals(seeds.rng(seed, "signal", j, k), n_mats, n_signals, d, s, kind=kind)
         y = np.matmul(x, At)
         err, ratio = error_ratios(iht(A, y, s, n_iter), x)
         step_max = np.maximum(step_max, np.nanmax(np.nan_to_num(ratio, nan=0.0), axis=(0, 2)))
@@ -218,10 +253,10 @@ def experiment_row(d: int, s: int, j: int, m: int, n_mats: int, n_signals: int, 
         first_hit[:, k * n_signals:(k + 1) * n_signals] = hit
         curves.append(rel)
         if kind == "gauss":   # noisy runs: y = A x + e with ||e|| ~ noise
-            rng = np.random.default_rng([seed, STREAM_NOISE, j, k])
+            rng = seeds.rng(seed, "noise", j, k)
             e = noise * rng.standard_normal(y.shape) / np.sqrt(m)
             err_n = np.linalg.norm(iht(A, y + e, s, n_iter) - x, axis=-1)     # (n_iter+1, B, R)
             noisy = (err_n, np.linalg.norm(e, axis=-1), np.linalg.norm(x, axis=-1))
-    _, _, adv = adversarial_pairs(A, T3, s, [seed, STREAM_ADVERSARIAL, j], n_adversarial, rounds=adv_rounds)
+    _, _, adv = adversarial_pairs(A, T3, s, seeds.rng(seed, "adversarial", j), n_adversarial, rounds=adv_rounds)
     return dict(m=m, d3=d3, d2=d2, step_traj=step_max, step_adv=adv, conv=conv,
                 first_hit=first_hit, noisy=noisy, curve=np.concatenate(curves, axis=2))

@@ -9,6 +9,9 @@ layer, square loss ½‖ŷ − y‖² averaged over the batch. Every configurati
 is one slice of a leading batch axis G; configurations that share a batch size run in the
 same matmuls (one loop per distinct batch size, no padded rows). Runs that share a seed share the data, the initialisation and, for equal
 batch size, the sequence of mini-batches (common random numbers: differences across μ and λ are paired).
+Random streams (:mod:`sparsebounds.seeds`, one per thing drawn, independent): for the grid "inputs",
+"teacher", "init" and ("batches", B); for the wide layer "wide teacher", "wide samples", "wide init" and
+("wide batches", B).
 A batch size equal to the number of training points is full-batch gradient descent, the control in which the
 rank-B mechanism is vacuous.
 
@@ -18,30 +21,34 @@ theory's rank bound B·K(ε) is at most r/2: the regime where the batch size can
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
+from . import seeds as seeding
 from .tasks import map_tasks
 
 
 def teacher_data(seed: int, n: int, d_in: int = 64, d_out: int = 10, teacher_width: int = 8):
-    """x ~ N(0, I/d_in) (so ‖x‖ ≈ 1) and y = A relu(V x) with a random narrow teacher (width ``teacher_width``)."""
-    rng = np.random.default_rng([seed, 0])
-    X = rng.standard_normal((n, d_in)) / np.sqrt(d_in)
+    """x ~ N(0, I/d_in) (so ‖x‖ ≈ 1) and y = A relu(V x) with a random narrow teacher (width ``teacher_width``);
+    streams (seed, "inputs") and (seed, "teacher")."""
+    X = seeding.rng(seed, "inputs").standard_normal((n, d_in)) / np.sqrt(d_in)
+    rng = seeding.rng(seed, "teacher")
     V = rng.standard_normal((teacher_width, d_in))
     A = rng.standard_normal((d_out, teacher_width)) / np.sqrt(teacher_width)
     return X, np.maximum(X @ V.T, 0) @ A.T
 
 
 def init_weights(seed: int, d_in: int = 64, width: int = 128, d_out: int = 10):
-    """He-scaled Gaussian W1 (width × d_in) and W2 (d_out × width)."""
-    rng = np.random.default_rng([seed, 1])
+    """He-scaled Gaussian W1 (width × d_in) and W2 (d_out × width); stream (seed, "init")."""
+    rng = seeding.rng(seed, "init")
     return (rng.standard_normal((width, d_in)) * np.sqrt(2 / d_in),
             rng.standard_normal((d_out, width)) / np.sqrt(width))
 
 
 def batch_indices(seed: int, B: int, n: int, steps: int) -> np.ndarray:
-    """The mini-batches of one run: (steps, B) indices, a function of (seed, B) only."""
-    return np.random.default_rng([seed, 2, B]).integers(0, n, size=(steps, B))
+    """The mini-batches of one run: (steps, B) indices, a function of (seed, B) only (stream (seed, "batches", B))."""
+    return seeding.rng(seed, "batches", B).integers(0, n, size=(steps, B))
 
 
 def numerical_rank(sv: np.ndarray, rtol: float) -> np.ndarray:
@@ -221,16 +228,28 @@ def wide_task(seed: int, *, d_in: int, latent_dim: int, noise: float, n_train: i
     ξ ~ N(0, I), U a random d_in × latent_dim orthonormal frame; y = A relu(V z) (teacher of width
     ``teacher_width``). Every input direction carries some energy (the noise), so the data have full rank
     d_in while most of the energy, and all of the target, lies in span U.
-    Returns (X, Y, X_test, Y_test, U); streams [seed, 20] (teacher, frame) and [seed, 21] (samples)."""
-    rng = np.random.default_rng([seed, 20])
+    Returns (X, Y, X_test, Y_test, U); streams (seed, "wide teacher") (teacher, frame) and (seed, "wide samples")."""
+    rng = seeding.rng(seed, "wide teacher")
     U = np.linalg.qr(rng.standard_normal((d_in, latent_dim)))[0]
     V = rng.standard_normal((teacher_width, latent_dim))
     A = rng.standard_normal((d_out, teacher_width)) / np.sqrt(teacher_width)
-    rs = np.random.default_rng([seed, 21])
+    rs = seeding.rng(seed, "wide samples")
     z = rs.standard_normal((n_train + n_test, latent_dim)) / np.sqrt(latent_dim)
     X = z @ U.T + noise * rs.standard_normal((n_train + n_test, d_in)) / np.sqrt(d_in)
     Y = np.maximum(z @ V.T, 0) @ A.T
     return X[:n_train], Y[:n_train], X[n_train:], Y[n_train:], U
+
+
+def wide_init(seed: int, width: int, d_in: int, d_out: int = 10):
+    """The wide network's He-scaled W1 (width × d_in) and W2 (d_out × width); stream (seed, "wide init")."""
+    rng = seeding.rng(seed, "wide init")
+    return (rng.standard_normal((width, d_in)) * np.sqrt(2 / d_in),
+            rng.standard_normal((d_out, width)) / np.sqrt(width))
+
+
+def wide_batches(seed: int, B: int, n: int, steps: int) -> np.ndarray:
+    """The wide run's mini-batches (steps, B); stream (seed, "wide batches", B)."""
+    return seeding.rng(seed, "wide batches", B).integers(0, n, size=(steps, B))
 
 
 def train_wide(B: int, mu: float, lam: float, seed: int, *, checkpoints, eps: float, width: int, d_in: int,
@@ -242,7 +261,7 @@ def train_wide(B: int, mu: float, lam: float, seed: int, *, checkpoints, eps: fl
     Gram matrix, accurate far below the ε used here), ‖W1 at t − K(ε)‖₂, the ε-rank
     #{σ_i(W_t) > ε‖W_{t−K}‖₂} that the theory bounds by B·K(ε), the share of ‖W_t‖_F² inside the signal
     subspace span U, and the test error relative to the zero predictor. Every draw is a function of
-    (seed, B): streams [seed, 22] (initialisation) and [seed, 23, B] (mini-batches). The update
+    (seed, B): :func:`wide_init` and :func:`wide_batches`. The update
     W1 ← (1 − 2μλ)W1 − μG1 is one BLAS call (the layer is large, the batch small).
     """
     from scipy.linalg import eigh
@@ -254,11 +273,9 @@ def train_wide(B: int, mu: float, lam: float, seed: int, *, checkpoints, eps: fl
         raise ValueError("every checkpoint must be at least the look-back K(eps)")
     X, Y, Xt, Yt, U = wide_task(seed, d_in=d_in, latent_dim=latent_dim, noise=noise, n_train=n_train,
                                 n_test=n_test, d_out=d_out, teacher_width=teacher_width)
-    ri = np.random.default_rng([seed, 22])
-    W1 = ri.standard_normal((width, d_in)) * np.sqrt(2 / d_in)
-    W2 = ri.standard_normal((d_out, width)) / np.sqrt(width)
+    W1, W2 = wide_init(seed, width, d_in, d_out)
     steps = checkpoints[-1]
-    idx = np.random.default_rng([seed, 23, B]).integers(0, n_train, size=(steps, B))
+    idx = wide_batches(seed, B, n_train, steps)
     a = 1 - 2 * mu * lam
     lag_norm, out = {}, {}
     for t in range(steps + 1):
@@ -323,3 +340,139 @@ def sign_test(smaller, larger):
     pos, neg = int((d > 0).sum()), int((d < 0).sum())
     p = binomtest(pos, pos + neg, 0.5, alternative="greater").pvalue if pos + neg else 1.0
     return pos, neg, int((d == 0).sum()), float(p)
+
+
+# ---------------------------------------------------------------- notebook 09's experiment
+D_IN, WIDTH = 64, 128            # the small network 64-128-10; its first layer has rank <= 64
+WIDE_LATENT, WIDE_NOISE = 4, 0.5   # wide task: 4-dimensional signal, noise energy 0.25 spread over all inputs
+ALPHA = 0.05                     # level of every one-sided paired sign test (fixed before the runs)
+TRANSIENT = 0.1                  # a cell with (1 - 2 mu lambda)^T above this has not forgotten its initialisation
+LOOK_BACKS = (1, 3, 10, 30, 100, 1000)   # the look-backs K at which W_{T-K} is kept (those <= steps)
+
+
+@dataclass(frozen=True)
+class LowRankResult:
+    """Notebook 09's runs. ``sgd``: :func:`train_grid` over every (B, μ, λ, seed) of the small network (keys B,
+    mu, lam, seed per run; W_T, W_lag {K: ...}, grad_sv, spectra, loss, ...); ``gd``: the full-batch control
+    (B = n_train) at ``gd_learning_rates``, seeds 0 .. gd_seeds − 1; ``wide``: {(B, seed): :func:`train_wide`
+    result} of the wide layer, with checkpoints at equal steps (``t_equal[B]``) and equal samples
+    (``t_samples[B]``). Runs that share a seed share data and initialisation (paired comparisons)."""
+    steps: int
+    batch_sizes: tuple
+    learning_rates: tuple
+    weight_decays: tuple
+    gd_learning_rates: tuple
+    wide_batch_sizes: tuple
+    lags: tuple
+    spectrum_steps: tuple
+    seeds: tuple
+    gd_seeds: tuple
+    wide_seeds: tuple
+    sgd: dict
+    gd: dict
+    wide: dict
+    t_equal: dict
+    t_samples: dict
+
+    def cell(self, arr, s: int, mu: float, B: int, lam: float):
+        """The entry of ``arr`` (one value per SGD run, in ``sgd``'s order) for seed s and (μ, B, λ)."""
+        g = self.sgd
+        return arr[(g["seed"] == s) & (g["mu"] == mu) & (g["B"] == B) & (g["lam"] == lam)][0]
+
+    def gd_cell(self, arr, s: int, mu: float, lam: float):
+        """The entry of ``arr`` (one value per gradient-descent run) for seed s and (μ, λ)."""
+        g = self.gd
+        return arr[(g["seed"] == s) & (g["mu"] == mu) & (g["lam"] == lam)][0]
+
+    def wide_at(self, key: str, B: int, s: int, t: int):
+        """Quantity ``key`` (eps_rank, sv, lag_norm, signal_share, test_error) of the wide run (B, seed s) at step t."""
+        return self.wide[B, s]["at"][t][key]
+
+    def transient(self, mu: float, lam: float) -> bool:
+        """More than TRANSIENT of the initial matrix survives the decay of the T steps."""
+        return lam > 0 and (1 - 2 * mu * lam) ** self.steps > TRANSIENT
+
+    # the paired comparisons of the sign tests (arr: one value per run, e.g. the effective rank)
+    def decay_pairs(self, arr, *, control: bool = False):
+        """(value at the larger λ, value at the smaller) over successive non-transient λ on every line: the SGD
+        lines (seed, μ, B), or with ``control`` the gradient-descent lines (seed, μ)."""
+        if control:
+            lines = [((s, m), m) for s in self.gd_seeds for m in self.gd_learning_rates]
+            at = self.gd_cell
+        else:
+            lines = [((s, m, b), m) for s in self.seeds for m in self.learning_rates for b in self.batch_sizes]
+            at = self.cell
+        lo, hi = [], []
+        for key, m in lines:
+            ls = [lam for lam in self.weight_decays if not self.transient(m, lam)]
+            for l0, l1 in zip(ls, ls[1:]):
+                lo.append(at(arr, *key, l1))
+                hi.append(at(arr, *key, l0))
+        return np.array(lo), np.array(hi)
+
+    def step_pairs(self, arr):
+        """(value at the larger μ, value at the smaller, where = (seed, B, λ, μ0, μ1)) over successive
+        non-transient μ at every (seed, B, λ > 0) of the SGD grid."""
+        lo, hi, where = [], [], []
+        for s in self.seeds:
+            for b in self.batch_sizes:
+                for lam in self.weight_decays:
+                    ms = [m for m in self.learning_rates if lam > 0 and not self.transient(m, lam)]
+                    for m0, m1 in zip(ms, ms[1:]):
+                        lo.append(self.cell(arr, s, m1, b, lam))
+                        hi.append(self.cell(arr, s, m0, b, lam))
+                        where.append((s, b, lam, m0, m1))
+        return np.array(lo), np.array(hi), where
+
+    def batch_pairs(self, arr):
+        """(value at the smaller B, value at the larger) over successive B at every seed, μ and non-transient
+        λ > 0 of the SGD grid."""
+        lo, hi = [], []
+        for s in self.seeds:
+            for m in self.learning_rates:
+                for lam in self.weight_decays:
+                    if lam > 0 and not self.transient(m, lam):
+                        for b0, b1 in zip(self.batch_sizes, self.batch_sizes[1:]):
+                            lo.append(self.cell(arr, s, m, b0, lam))
+                            hi.append(self.cell(arr, s, m, b1, lam))
+        return lo, hi
+
+    def wide_batch_pairs(self, key: str = "eps_rank") -> dict:
+        """{"equal steps": (lo, hi), "equal samples": (lo, hi)}: ``key`` of the wide runs at the smaller and the
+        larger of successive batch sizes, every seed, at each budget."""
+        out = {}
+        bs = self.wide_batch_sizes
+        for name, tb in (("equal steps", self.t_equal), ("equal samples", self.t_samples)):
+            out[name] = ([self.wide_at(key, b0, s, tb[b0]) for s in self.wide_seeds for b0, b1 in zip(bs, bs[1:])],
+                         [self.wide_at(key, b1, s, tb[b1]) for s in self.wide_seeds for b0, b1 in zip(bs, bs[1:])])
+        return out
+
+
+def experiment(*, batch_sizes, learning_rates, weight_decays, n_seeds: int, steps: int, log_every: int,
+               n_train: int, gd_seeds: int, gd_learning_rates, wide_width: int, wide_batch_sizes, wide_lr: float,
+               wide_decay: float, wide_steps: int, wide_seeds: int, rank_eps: float,
+               rank_rtol: float | None = None) -> LowRankResult:
+    """Notebook 09's three experiments: SGD with weight decay on the small network over the full grid, the
+    full-batch gradient-descent control, and the wide layer where the bound bites (:func:`batch_size_experiment`).
+    ``rank_rtol`` only enters the verdicts (accepted so that the notebook's parameters can be passed as they are)."""
+    if not set(gd_learning_rates) <= set(learning_rates):
+        raise ValueError("the control runs at steps mu of the SGD grid")
+    lags = tuple(k for k in LOOK_BACKS if k <= steps)
+    spec_steps = (0, steps // 10, steps // 3, steps)
+    seeds = tuple(range(n_seeds))
+    sgd = train_grid(batch_sizes, learning_rates, weight_decays, list(seeds), steps=steps, n_train=n_train,
+                     d_in=D_IN, width=WIDTH, log_every=log_every, snapshot_lags=lags, spectrum_steps=spec_steps)
+    gd = train_grid([n_train], gd_learning_rates, weight_decays, list(range(gd_seeds)), steps=steps,
+                    n_train=n_train, d_in=D_IN, width=WIDTH, log_every=steps + 1, snapshot_lags=(),
+                    spectrum_steps=(0, steps))
+    wide_list = tuple(range(wide_seeds))
+    Bmax = max(wide_batch_sizes)
+    wide = batch_size_experiment(wide_batch_sizes, wide_lr, wide_decay, list(wide_list), steps=wide_steps,
+                                 eps=rank_eps, width=wide_width, d_in=wide_width, latent_dim=WIDE_LATENT,
+                                 noise=WIDE_NOISE, n_train=2 * wide_width)
+    return LowRankResult(steps=int(steps), batch_sizes=tuple(batch_sizes), learning_rates=tuple(learning_rates),
+                         weight_decays=tuple(weight_decays), gd_learning_rates=tuple(gd_learning_rates),
+                         wide_batch_sizes=tuple(wide_batch_sizes), lags=lags, spectrum_steps=spec_steps, seeds=seeds,
+                         gd_seeds=tuple(range(gd_seeds)), wide_seeds=wide_list, sgd=sgd, gd=gd, wide=wide,
+                         t_equal={b: wide_steps for b in wide_batch_sizes},
+                         t_samples={b: wide_steps * Bmax // b for b in wide_batch_sizes})

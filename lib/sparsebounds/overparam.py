@@ -21,17 +21,21 @@ matrix H(W)_ij = x_i·x_j (1/m) Σ_r 1{w_r·x_i ≥ 0, w_r·x_j ≥ 0} governs t
 * :func:`kernel_prediction` — ‖(I − ηH)^k r(0)‖ = sqrt(Σ_i (1 − ηλ_i)^{2k} (v_i·r(0))²) from the spectrum of H.
 * :func:`loss_ratio`, :func:`trajectory_error`, :func:`steps_to_fraction`, :func:`label_complexity` — the
   quantities notebook 10's verdicts read (and its mutation tests feed the same checks with wrong claims).
-* :func:`experiment` — notebook 10's grid: replicates (data, labels, initialisation per seed) × label sets ×
+* :func:`experiment` — notebook 10's grid: replicates (own data, labels, initialisation) × label sets ×
   widths, all trained with η = eta_scale / λ_max(H∞) of the replicate.
 
-Seed streams (``np.random.default_rng([seed, stream, ...])``): 1 data points, 2 initial weights (per width),
-3 random labels; the tree and dense targets use :mod:`sparsebounds.compositional`'s own streams (6 and 12).
+Random streams (:mod:`sparsebounds.seeds`), all keyed by the replicate r: ``(seed, "points", r, n, d)`` the data
+points, ``(seed, "init", r, m, d)`` the initial weights of width m, ``(seed, "labels", r, n)`` the random
+labels, and ``(seed, "targets", r)`` the integer seed handed to :mod:`sparsebounds.compositional`'s tree and
+ridge targets (which draw from their own, mutually independent streams of that integer).
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
-from . import compositional
+from . import compositional, seeds
 from .harness.blas import one_blas_thread
 from .tasks import map_tasks
 
@@ -39,9 +43,9 @@ LABEL_KINDS = ("tree", "dense", "random", "slowest")
 
 
 # ------------------------------------------------------------------ data and kernels
-def sphere_points(seed: int, n: int, d: int) -> np.ndarray:
-    """(n, d) points uniform on the unit sphere S^(d−1) (stream 1)."""
-    z = np.random.default_rng([int(seed), 1, n, d]).standard_normal((n, d))
+def sphere_points(seed: int, n: int, d: int, replicate: int = 0) -> np.ndarray:
+    """(n, d) points uniform on the unit sphere S^(d−1) (stream (seed, "points", replicate, n, d))."""
+    z = seeds.rng(seed, "points", replicate, n, d).standard_normal((n, d))
     return z / np.linalg.norm(z, axis=1, keepdims=True)
 
 
@@ -72,9 +76,10 @@ def gram_empirical(W, X) -> np.ndarray:
 
 
 # ------------------------------------------------------------------ the network
-def init_network(seed: int, m: int, d: int, kappa: float = 1.0):
-    """W(0) (m, d) with N(0, κ²) entries and a (m,) uniform on {−1, +1}, from stream 2 of (seed, width)."""
-    rng = np.random.default_rng([int(seed), 2, int(m), int(d)])
+def init_network(seed: int, m: int, d: int, kappa: float = 1.0, replicate: int = 0):
+    """W(0) (m, d) with N(0, κ²) entries and a (m,) uniform on {−1, +1}, from stream
+    (seed, "init", replicate, m, d)."""
+    rng = seeds.rng(seed, "init", replicate, m, d)
     W = kappa * rng.standard_normal((m, d))
     a = rng.choice([-1.0, 1.0], m)
     return W, a
@@ -93,20 +98,23 @@ def _standardise(y):
     return y / np.sqrt(np.mean(y ** 2))
 
 
-def label_sets(seed: int, X) -> dict:
+def label_sets(seed: int, X, replicate: int = 0) -> dict:
     """Centred, unit-RMS labels on the points X (n, d), d a power of 2:
 
     ``tree``: :class:`compositional.TreeTarget` (a binary tree of bivariate constituents) at z = (√d/2)·x,
     which spreads the coordinates of sphere points (standard deviation ≈ 1/√d) over the tree's domain [−1, 1];
     ``dense``: :class:`compositional.RidgeTarget` (4 ridge functions of dense random directions) at the same z;
-    ``random``: independent random signs (stream 3).
+    ``random``: independent random signs (stream (seed, "labels", replicate, n)).
+    The two targets are drawn by :mod:`sparsebounds.compositional` from an integer seed taken from the stream
+    (seed, "targets", replicate) (compositional keeps its own streams of that integer).
     """
     X = np.asarray(X, float)
     n, d = X.shape
     z = X * (np.sqrt(d) / 2)
-    tree = compositional.TreeTarget.random([seed], d)(z)[0]
-    dense = compositional.RidgeTarget.random([seed], d)(z)[0]
-    rand = np.random.default_rng([int(seed), 3, n]).choice([-1.0, 1.0], n)
+    target_seed = int(seeds.rng(seed, "targets", replicate).integers(2 ** 62))
+    tree = compositional.TreeTarget.random([target_seed], d)(z)[0]
+    dense = compositional.RidgeTarget.random([target_seed], d)(z)[0]
+    rand = seeds.rng(seed, "labels", replicate, n).choice([-1.0, 1.0], n)
     return {"tree": _standardise(tree), "dense": _standardise(dense), "random": _standardise(rand)}
 
 
@@ -187,41 +195,60 @@ def kernel_prediction(H, r0, eta, ks, *, power: int = 2, eig=None) -> np.ndarray
 
 
 # ------------------------------------------------------------------ notebook 10's grid
-@one_blas_thread
-def experiment(n: int, d: int, widths, seeds, steps: int, eta_scale: float = 1.0, *, kappa: float = 1.0,
-               max_elements: int = 1 << 22) -> dict:
-    """Train every (width, seed, label set) network; seeds are replicates (own data, labels, initialisation).
+@dataclass(frozen=True)
+class OverparamResult:
+    """Notebook 10's runs: S replicates, L = len(kinds) label sets, W widths (the width index j first)."""
+    X: np.ndarray            # (S, n, d) the inputs
+    H: np.ndarray            # (S, n, n) H∞
+    eigvals: np.ndarray      # (S, n) eigenvalues of H∞, ascending
+    eta: np.ndarray          # (S,) the step, eta_scale / λ_max
+    labels: dict             # {kind: (S, n)}; ``slowest`` per width: (W, S, n)
+    kinds: tuple             # the label sets, LABEL_KINDS
+    widths: np.ndarray       # (W,)
+    replicates: np.ndarray   # (S,) the replicate keys 0 .. S − 1
+    steps: int
+    residual: np.ndarray     # (W, steps + 1, S, L, n) y − u(k)
+    move_max: np.ndarray     # (W, steps + 1, S, L) max_r ‖w_r(k) − w_r(0)‖
+    move_rms: np.ndarray     # (W, steps + 1, S, L) rms over r of the same
+    flipped: np.ndarray      # (W, S, L) fraction of activation patterns flipped by the end
+    gram0: np.ndarray        # (W, S, n, n) H(W(0))
+    gram_end: np.ndarray     # (W, S, L, n, n) H(W(steps))
 
-    Returns a dict: ``X`` (S, n, d), ``H`` (S, n, n) H∞, ``eigvals`` (S, n), ``eta`` (S,) = eta_scale/λ_max,
-    ``labels`` {kind: (S, n)} (``slowest`` per width: (W, S, n)), ``kinds``, ``widths``, ``seeds``, and per
-    width index j: ``residual`` (W, steps + 1, S, L, n), ``move_max``/``move_rms`` (W, steps + 1, S, L),
-    ``flipped`` (W, S, L), ``gram_end`` (W, S, L, n, n) = H(W(steps)), ``gram0`` (W, S, n, n) = H(W(0)).
+
+@one_blas_thread
+def experiment(*, n: int, d: int, widths, n_seeds: int, steps: int, eta_scale: float = 1.0, seed: int,
+               m_test: int | None = None, delta: float | None = None, kappa: float = 1.0,
+               max_elements: int = 1 << 22) -> OverparamResult:
+    """Train every (width, replicate, label set) network; the ``n_seeds`` replicates r = 0, 1, ... each draw
+    their own data, labels and initialisation from the streams of ``seed`` keyed by r. ``m_test`` and ``delta``
+    only enter the notebook's verdicts (accepted so that its parameters can be passed as they are).
+
     The batch is cut into chunks of at most ``max_elements`` hidden activations (members × m × n). One BLAS
     thread (the products are many and small; a thread pool only spins on a shared machine).
     """
-    widths, seeds = [int(m) for m in widths], [int(s) for s in seeds]
-    S, L, J = len(seeds), len(LABEL_KINDS), len(widths)
-    X = np.stack([sphere_points(s, n, d) for s in seeds])
+    widths, reps = [int(m) for m in widths], list(range(int(n_seeds)))
+    S, L, J = len(reps), len(LABEL_KINDS), len(widths)
+    X = np.stack([sphere_points(seed, n, d, r) for r in reps])
     H = gram_infinity(X)
     lam = np.linalg.eigvalsh(H)
     eta = eta_scale / lam[:, -1]
-    labs = [label_sets(s, X[i]) for i, s in enumerate(seeds)]
+    labs = [label_sets(seed, X[r], r) for r in reps]
     base = {k: np.stack([lb[k] for lb in labs]) for k in LABEL_KINDS[:-1]}
-    out = {"X": X, "H": H, "eigvals": lam, "eta": eta, "kinds": LABEL_KINDS, "widths": np.array(widths),
-           "seeds": np.array(seeds), "labels": dict(base), "steps": steps,
+    out = {"X": X, "H": H, "eigvals": lam, "eta": eta, "kinds": tuple(LABEL_KINDS), "widths": np.array(widths),
+           "replicates": np.array(reps), "labels": dict(base), "steps": int(steps),
            "residual": np.empty((J, steps + 1, S, L, n)), "move_max": np.empty((J, steps + 1, S, L)),
            "move_rms": np.empty((J, steps + 1, S, L)), "flipped": np.empty((J, S, L)),
            "gram0": np.empty((J, S, n, n)), "gram_end": np.empty((J, S, L, n, n))}
     slow = np.empty((J, S, n))
-    # one task per width and chunk of seeds (the chunks of at most max_elements hidden activations that bound
-    # the memory): each network is drawn from its seed, and every product is per seed, so the split changes
+    # one task per width and chunk of replicates (the chunks of at most max_elements hidden activations that bound
+    # the memory): each network is drawn from its stream, and every product is per replicate, so the split changes
     # no bit of any result
     tasks, where = [], []
     for j, m in enumerate(widths):
         chunk = max(1, max_elements // (L * m * n))
         for c in range(0, S, chunk):
             si = slice(c, min(c + chunk, S))
-            tasks.append((m, seeds[si], d, kappa, X[si], H[si], {k: v[si] for k, v in base.items()}, eta[si], steps))
+            tasks.append((m, seed, reps[si], d, kappa, X[si], H[si], {k: v[si] for k, v in base.items()}, eta[si], steps))
             where.append((j, si))
     for (j, si), res in zip(where, map_tasks(_seed_chunk_runs, tasks)):
         for key in ("residual", "move_max", "move_rms"):
@@ -230,17 +257,17 @@ def experiment(n: int, d: int, widths, seeds, steps: int, eta_scale: float = 1.0
             out[key][j][si] = res[key]
         slow[j, si] = res["slowest"]
     out["labels"]["slowest"] = slow
-    return out
+    return OverparamResult(**out)
 
 
-def _seed_chunk_runs(m: int, seeds, d: int, kappa: float, X, H, base: dict, eta, steps: int) -> dict:
-    """A task of :func:`experiment`'s map: the (seed, label set) networks of width m for a chunk of seeds,
-    trained by gradient descent in one batch."""
-    nets = [init_network(s, m, d, kappa) for s in seeds]
+def _seed_chunk_runs(m: int, seed: int, reps, d: int, kappa: float, X, H, base: dict, eta, steps: int) -> dict:
+    """A task of :func:`experiment`'s map: the (replicate, label set) networks of width m for a chunk of
+    replicates, trained by gradient descent in one batch."""
+    nets = [init_network(seed, m, d, kappa, r) for r in reps]
     W0 = np.stack([w for w, _ in nets])
     A = np.stack([a for _, a in nets])
     u0 = outputs(W0, A, X)
-    slowest = np.stack([slowest_direction_labels(u0[i], H[i]) for i in range(len(seeds))])
+    slowest = np.stack([slowest_direction_labels(u0[i], H[i]) for i in range(len(reps))])
     Y = np.stack([base["tree"], base["dense"], base["random"], slowest], axis=1)   # (S, L, n)
     run = train_gd(W0, A, X, Y, eta, steps)
     return {"residual": run["residual"], "move_max": run["move_max"], "move_rms": run["move_rms"],
@@ -252,19 +279,19 @@ def _seed_chunk_runs(m: int, seeds, d: int, kappa: float, X, H, base: dict, eta,
 FLOOR = 1e-10   # smallest loss ratio ‖r(k)‖²/‖r(0)‖² used (float32 resolves ‖r‖ there to ~1 %; float64 far better)
 
 
-def loss_ratio(out) -> np.ndarray:
+def loss_ratio(out: OverparamResult) -> np.ndarray:
     """‖y − u(k)‖² / ‖y − u(0)‖², shape (widths, steps + 1, seeds, label sets)."""
-    L2 = (out["residual"] ** 2).sum(-1)
+    L2 = (out.residual ** 2).sum(-1)
     return L2 / L2[:, :1]
 
 
-def trajectory_error(out, *, kernel=None, start: str = "residual", power: int = 2) -> np.ndarray:
+def trajectory_error(out: OverparamResult, *, kernel=None, start: str = "residual", power: int = 2) -> np.ndarray:
     """max_k |‖y − u(k)‖ − ‖(I − ηH)^k r‖| / ‖y − u(0)‖ per (width, seed, label set): how far the measured
     trajectory is from the kernel prediction. Defaults: H = H∞ and r = y − u(0). The wrong predictions of the
     mutation tests: ``kernel`` another (seeds, n, n) matrix, ``start="labels"`` (r = y, the κ → 0 form),
     ``power=1``. Only steps where the measured loss ratio is above :data:`FLOOR` count."""
-    H = out["H"] if kernel is None else kernel
-    res = out["residual"]
+    H = out.H if kernel is None else kernel
+    res = out.residual
     ks = np.arange(res.shape[1])
     meas = np.sqrt((res ** 2).sum(-1))                                        # (J, K + 1, S, L)
     ok = meas ** 2 >= FLOOR * meas[:, :1] ** 2
@@ -275,21 +302,21 @@ def trajectory_error(out, *, kernel=None, start: str = "residual", power: int = 
         if start == "residual":
             r0 = res[j, 0]
         else:
-            r0 = np.stack([np.stack([out["labels"][k][i] if k != "slowest" else out["labels"][k][j, i]
-                                     for k in out["kinds"]]) for i in range(len(out["seeds"]))])
-        pred = kernel_prediction(None, r0, out["eta"][:, None], ks, power=power, eig=eig)
+            r0 = np.stack([np.stack([out.labels[k][i] if k != "slowest" else out.labels[k][j, i]
+                                     for k in out.kinds]) for i in range(len(out.replicates))])
+        pred = kernel_prediction(None, r0, out.eta[:, None], ks, power=power, eig=eig)
         err[j] = np.where(ok[j], np.abs(meas[j] - pred), 0.0).max(0) / meas[j, 0]
     return err
 
 
-def steps_to_fraction(out, fraction: float = 1e-2) -> np.ndarray:
+def steps_to_fraction(out: OverparamResult, fraction: float = 1e-2) -> np.ndarray:
     """The first k with ‖y − u(k)‖² ≤ fraction·‖y − u(0)‖² per (width, seed, label set); steps + 1 if never."""
     below = loss_ratio(out) <= fraction
     return np.where(below.any(1), below.argmax(1), below.shape[1])
 
 
-def label_complexity(out) -> dict:
+def label_complexity(out: OverparamResult) -> dict:
     """yᵀ(H∞)⁻¹y per seed for the label sets that do not depend on the width (tree, dense, random)."""
-    H = out["H"]
-    return {k: np.einsum("si,si->s", out["labels"][k], np.linalg.solve(H, out["labels"][k][..., None])[..., 0])
-            for k in out["kinds"] if k != "slowest"}
+    H = out.H
+    return {k: np.einsum("si,si->s", out.labels[k], np.linalg.solve(H, out.labels[k][..., None])[..., 0])
+            for k in out.kinds if k != "slowest"}

@@ -10,14 +10,18 @@ Basis pursuit min ‖z‖₁ s.t. Az = y is solved as an LP (z = u − v, u, v �
 instance's critical m keeps one HiGHS model (``highspy``) and adds or deletes rows as m moves, re-solving from
 the previous basis (:class:`WarmBasisPursuit`: 0.4× the time of a fresh ``scipy.optimize.linprog`` per LP, with
 the same critical m on every instance of the default and full profiles). Every search is an independent task
-seeded by its identity (seed, stream, d, s, trial), run through :func:`sparsebounds.tasks.map_tasks`.
+seeded by its identity (seed, stream name, d, s, trial; :mod:`sparsebounds.seeds`), run through
+:func:`sparsebounds.tasks.map_tasks`.
 """
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 from scipy.optimize import brentq, linprog
 from scipy.special import erfc
 
+from . import seeds
 from .tasks import default_chunksize, map_tasks
 
 SQRT2 = np.sqrt(2.0)
@@ -134,14 +138,17 @@ class WarmBasisPursuit:
         return v[:d] - v[d:]
 
 
-LINES, DIAGRAM = 0, 1   # seed streams: the transition lines, the phase diagram
+# Named random streams (sparsebounds.seeds), independent of each other: the instances of the transition lines
+# and those of the phase diagram, each keyed by (d, s, trial).
+LINES, DIAGRAM = "line instance", "diagram instance"
 
 
-def instance(seed: int, d: int, s: int, trial: int, stream: int = LINES):
-    """One instance from its own seed sequence (seed, stream, d, s, trial): a (d, d) N(0, 1) matrix whose first
+def instance(seed: int, d: int, s: int, trial: int, stream: str = LINES):
+    """One instance from its own named stream ``seeds.rng(seed, stream, d, s, trial)`` (``stream`` LINES or
+    DIAGRAM): a (d, d) N(0, 1) matrix whose first
     m rows are the m-measurement design (row scaling does not change basis pursuit), and x s-sparse with N(0, 1)
     values on a uniform support. Nested designs make success monotone in m (more rows, smaller feasible set)."""
-    rng = np.random.default_rng([seed, stream, d, s, trial])
+    rng = seeds.rng(seed, stream, d, s, trial)
     A = rng.standard_normal((d, d))
     x = np.zeros(d)
     x[rng.choice(d, s, replace=False)] = rng.standard_normal(s)
@@ -154,7 +161,7 @@ def recovered(A: np.ndarray, x: np.ndarray, m: int, tol: float = 1e-5) -> bool:
     return bool(np.linalg.norm(xh - x) <= tol * np.linalg.norm(x))
 
 
-def successes(seed: int, d: int, m: int, s: int, trials: int, tol: float = 1e-5, stream: int = LINES) -> np.ndarray:
+def successes(seed: int, d: int, m: int, s: int, trials: int, tol: float = 1e-5, stream: str = LINES) -> np.ndarray:
     """Booleans (trials,): basis pursuit with m measurements recovered x, one LP per trial."""
     out = np.zeros(trials, bool)
     for t in range(trials):
@@ -164,7 +171,7 @@ def successes(seed: int, d: int, m: int, s: int, trials: int, tol: float = 1e-5,
 
 
 def critical_m(seed: int, d: int, s: int, trial: int, guess: float, step: int, tol: float = 1e-5,
-               stream: int = LINES, warm: bool = True) -> int:
+               stream: str = LINES, warm: bool = True) -> int:
     """The smallest m at which basis pursuit recovers the instance (success is monotone in m; at m = d the
     square Gaussian design is invertible, so it is at most d). Galloping search from ``guess`` by ``step``,
     doubling, then bisection: about 2 + log2(step) + a few LPs, warm-started from one another
@@ -209,14 +216,14 @@ def critical_m(seed: int, d: int, s: int, trial: int, guess: float, step: int, t
 
 
 def search_tasks(seed: int, d: int, s: int, trials: int, guess: float, step: int, tol: float = 1e-5,
-                 stream: int = LINES) -> list[tuple]:
+                 stream: str = LINES) -> list[tuple]:
     """The arguments of :func:`critical_m` for ``trials`` independent instances: each task carries its own
     identity (seed, d, s, trial, stream), from which the instance is drawn."""
-    return [(int(seed), int(d), int(s), t, float(guess), int(step), float(tol), int(stream)) for t in range(trials)]
+    return [(int(seed), int(d), int(s), t, float(guess), int(step), float(tol), str(stream)) for t in range(trials)]
 
 
 def critical_ms(seed: int, d: int, s: int, trials: int, guess: float, step: int, tol: float = 1e-5,
-                stream: int = LINES) -> np.ndarray:
+                stream: str = LINES) -> np.ndarray:
     """Critical measurement counts (trials,) of independent instances; P(success at m) = mean(m_crit <= m)."""
     tasks = search_tasks(seed, d, s, trials, guess, step, tol, stream)
     return np.array(map_tasks(critical_m, tasks, chunksize=default_chunksize(len(tasks))), int)
@@ -258,6 +265,50 @@ def phase_diagram(seed: int, d: int, n_levels: int, trials: int, tol: float = 1e
     return s_levels, np.array(found)
 
 
+@dataclass(frozen=True)
+class TransitionResult:
+    """Notebook 07's data. Per line (L = len(d_list) * len(rho_list), d-major): ``d``, ``s``, ``m_star`` = d·ψ(s/d)
+    (the search's start), ``mc`` (L, trials) the critical m of each instance, ``m50`` its median, ``width`` its
+    standard deviation, and the finite-d Monte Carlo moments of the descent cone ``delta_mc``, ``var_v_mc``.
+    The phase diagram at ``grid_d``: sparsity levels ``grid_s`` (n_s,) and critical m ``grid_mc`` (n_s, grid_trials)."""
+    d: np.ndarray
+    s: np.ndarray
+    m_star: np.ndarray
+    mc: np.ndarray
+    m50: np.ndarray
+    width: np.ndarray
+    delta_mc: np.ndarray
+    var_v_mc: np.ndarray
+    grid_d: int
+    grid_s: np.ndarray
+    grid_mc: np.ndarray
+
+    def lines(self) -> list[dict]:
+        """One new dict per line with the keys above (what :func:`width_statistics` reads: 'd', 'mc')."""
+        keys = ("d", "s", "m_star", "mc", "m50", "width", "delta_mc", "var_v_mc")
+        return [{k: (getattr(self, k)[i].item() if getattr(self, k).ndim == 1 else getattr(self, k)[i])
+                 for k in keys} for i in range(self.d.size)]
+
+    def success_fraction(self) -> np.ndarray:
+        """(n_s, grid_d): the fraction of the diagram's instances recovered at m = 1 .. grid_d."""
+        return (self.grid_mc[:, :, None] <= np.arange(1, self.grid_d + 1)).mean(axis=1)
+
+
+def experiment(*, d_list, rho_list, trials: int, grid_d: int, grid_n: int, grid_trials: int, n_mc: int,
+               tol: float = 1e-5, seed: int, eta: float | None = None, psi_fn=psi) -> TransitionResult:
+    """Notebook 07's simulation: :func:`transition_lines`, the Monte Carlo moments of each line's descent cone
+    (:func:`intrinsic_volume_moments`, ``n_mc`` vectors) and :func:`phase_diagram`. ``eta`` (the ALMT band's
+    failure probability) only enters the verdict; it is accepted so that the notebook's parameters can be passed
+    as they are. ``psi_fn`` gives the searches' starting points (any root-finder of the same ψ)."""
+    found = transition_lines(seed, d_list, rho_list, trials, tol, psi_fn=psi_fn)
+    moments = np.array([intrinsic_volume_moments(L["d"], L["s"], n_mc, seed) for L in found])
+    grid_s, grid_mc = phase_diagram(seed, grid_d, grid_n, grid_trials, tol, psi_fn=psi_fn)
+    col = lambda key, dtype=float: np.array([L[key] for L in found], dtype)   # noqa: E731
+    return TransitionResult(d=col("d", int), s=col("s", int), m_star=col("m_star"), mc=col("mc", int),
+                            m50=col("m50"), width=col("width"), delta_mc=moments[:, 0], var_v_mc=moments[:, 1],
+                            grid_d=int(grid_d), grid_s=np.asarray(grid_s), grid_mc=np.asarray(grid_mc))
+
+
 # ---------------------------------------------------------------- summarising the transition
 def transition_summary(mcrit: np.ndarray):
     """(m50, width) along the last axis: the median critical m (the 50 % point of the success curve) and its
@@ -287,8 +338,8 @@ def descent_cone_sqdist(G: np.ndarray, s: int) -> np.ndarray:
 
 def intrinsic_volume_moments(d: int, s: int, n_samples: int, seed: int):
     """(δ, Var V) of the ℓ1 descent cone by Monte Carlo over ``n_samples`` Gaussian vectors (stream
-    default_rng([seed, d, s, 7])): δ = E dist², Var V = Var dist² − 2δ (McCoy & Tropp's identity)."""
-    G = np.random.default_rng([seed, d, s, 7]).standard_normal((n_samples, d))
+    ``seeds.rng(seed, "gaussian vectors", d, s)``): δ = E dist², Var V = Var dist² − 2δ (McCoy & Tropp's identity)."""
+    G = seeds.rng(seed, "gaussian vectors", d, s).standard_normal((n_samples, d))
     v = descent_cone_sqdist(G, s)
     return float(v.mean()), float(v.var(ddof=1) - 2 * v.mean())
 
