@@ -21,7 +21,7 @@ Stable API (notebooks 02-04 use it; signatures and parameter names will not chan
 ``loss_and_grad(net, X, y, weight_decay=0.0, block=None)`` -> (loss (B,), grads dict like ``net.params``)
     loss = mean_p (f(x_p) − y_p)² + (weight_decay / 2)·Σ (weights²), weights = the W* and a* arrays;
     data points are summed in cache-sized blocks (so float rounding, not values, can depend on the batch).
-``train_adam(net, X, y, steps, lr=1e-2, ...)`` -> (trained Net, history (n_records, B) of training mse);
+``train_adam(net, X, y, steps, lr=1e-2, ...)`` -> (trained Net, history (n_records, B) of the training objective);
     y may be (P,) or (B, P) (one target per member), lr a scalar or (B,) (one step size per member)
 ``train_lbfgs(net, X, y, maxiter)`` -> (trained Net, final training mse (B,))
 ``n_params(net)`` -> (B,) number of trainable parameters of each member (masked units excluded)
@@ -482,8 +482,8 @@ def train_adam(net: Net, X, y, steps: int, lr: float = 1e-2, *, lr_final: float 
     The step size decays geometrically from ``lr`` to ``lr_final`` (default lr/100) over ``steps``.
     ``lr`` may also be an array (B,): one initial step size per member (a learning-rate search in one
     batch); ``lr_final / lr`` must then be the same for every member. Returns the trained copy and the
-    training mse every ``record_every`` steps (and at the end), shape (n_records, B). Deterministic: no
-    randomness after initialisation.
+    training objective (mse, plus the weight-decay term when weight_decay > 0) every ``record_every`` steps
+    (and at the end), shape (n_records, B). Deterministic: no randomness after initialisation.
 
     A tree batch of several node widths is trained one width at a time, without the padding to the widest
     node (widths 2, 4, 8, 16 cost 30 units per node instead of 64), when that saves enough work
