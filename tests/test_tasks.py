@@ -130,24 +130,24 @@ def cluster():
         tasks.shutdown()
 
 
-def test_reduced_07_on_a_dask_cluster_equals_in_process(cluster, monkeypatch):
+def _in_process_then_on_dask(run, arg, cluster, monkeypatch):
+    """``run(arg)`` in-process, then with the task maps sent to the Dask ``cluster``."""
     monkeypatch.delenv(tasks.PROCESSES_ENV, raising=False)
     monkeypatch.delenv(tasks.SCHEDULER_ENV, raising=False)
-    p = _reduced_07()
-    local = _run_07(p)
+    local = run(arg)
     monkeypatch.setenv(tasks.SCHEDULER_ENV, cluster)
-    remote = _run_07(p)
+    return local, run(arg)
+
+
+def test_reduced_07_on_a_dask_cluster_equals_in_process(cluster, monkeypatch):
+    local, remote = _in_process_then_on_dask(_run_07, _reduced_07(), cluster, monkeypatch)
     assert len(tasks.dask_client(cluster).nthreads()) == 2           # it really ran on the 2 workers
     assert not _differences(local, remote)
 
 
 def test_reduced_03_on_a_dask_cluster_equals_in_process(cluster, monkeypatch):
-    monkeypatch.delenv(tasks.PROCESSES_ENV, raising=False)
-    monkeypatch.delenv(tasks.SCHEDULER_ENV, raising=False)
     design = _reduced_03()
-    local = _run_03(design)
-    monkeypatch.setenv(tasks.SCHEDULER_ENV, cluster)
-    remote = _run_03(design)
+    local, remote = _in_process_then_on_dask(_run_03, design, cluster, monkeypatch)
     assert not _differences(local, remote)
     # and the map is the notebook's experiment: one case through it equals training_experiment alone
     monkeypatch.delenv(tasks.SCHEDULER_ENV)
