@@ -95,7 +95,7 @@ def test_shared_bias_free_ratio_formula_and_wrong_exponent():
 def test_gap_bound_expression():
     rho, C, m, dl = 3.0, 10.0, 100, 0.01
     assert np.isclose(gen.gap_bound(rho, C, m, dl), 4 * 4 * 10 / 100 + 3 * np.sqrt(np.log(2 * 25 / dl) / 200))
-    assert np.isclose(gen.test_margin(4000, 0.01), np.sqrt(np.log(100) / 8000))
+    assert np.isclose(gen.held_out_margin(4000, 0.01), np.sqrt(np.log(100) / 8000))
 
 
 def test_matched_shallow_width():

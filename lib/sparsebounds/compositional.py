@@ -263,8 +263,8 @@ def _sup_kink_edges(target, M):
     return out
 
 
-def test_points(d: int, n: int, seed: int, target: SphereTarget | None = None, n_kink: int = 0,
-                n_corner: int = 0, corner_size: float = 0.25, corner_spacing: float = 0.0):
+def evaluation_points(d: int, n: int, seed: int, target: SphereTarget | None = None, n_kink: int = 0,
+                      n_corner: int = 0, corner_size: float = 0.25, corner_spacing: float = 0.0):
     """Points where a sup norm on [−1, 1]^d has to be looked for: n uniform points, up to n_kink points on
     every target's singular sphere (a W_1 target's error peaks there), and n_corner points in each of the
     2^d corner boxes of side ``corner_size`` (curvature of the sphere targets, hence a W_2 target's P1
@@ -463,7 +463,7 @@ def trained_shallow_task(d: int, n_targets: int, widths, seeds, n_train: int, st
     """A task of :func:`trained_shallow_sweep`: notebook 02's trained shallow nets at input dimension d, on the
     first of ``n_targets`` random W_2 sphere targets, tested on uniform and corner points (stream "test-points")."""
     target = SphereTarget.random(range(n_targets), d, 2)
-    X_test = test_points(d, n_test, seed=0, target=target, n_corner=n_test // 2 ** d // 10)
+    X_test = evaluation_points(d, n_test, seed=0, target=target, n_corner=n_test // 2 ** d // 10)
     return trained_shallow_errors(target, 0, widths, list(seeds), n_train, steps, X_test, lr=lr)
 
 

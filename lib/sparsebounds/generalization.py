@@ -242,7 +242,7 @@ def gap_bound(rho, factor, m: int, delta: float, lip: float = 2.0) -> np.ndarray
     return 2 * lip * (rho + 1) * np.asarray(factor) / m + 3 * np.sqrt(np.log(2 * (rho + 2) ** 2 / delta) / (2 * m))
 
 
-def test_margin(n_test: int, delta: float) -> float:
+def held_out_margin(n_test: int, delta: float) -> float:
     """Hoeffding: with prob ≥ 1 − δ the true risk is ≥ test risk − √(log(1/δ)/(2 n_test)) (loss in [0, 1])."""
     return float(np.sqrt(np.log(1 / delta) / (2 * n_test)))
 
@@ -289,7 +289,7 @@ def run_tracking_experiment(ds, widths, ms, seeds, steps: int, noise: float, n_t
             out[k][a, :, c] = np.asarray(v).reshape(Wn, S)
     out["gap"], out["sh_gap"] = out["test"] - out["train"], out["sh_test"] - out["sh_train"]
     out["ds"], out["widths"], out["ms"] = np.array(ds), np.array(widths), np.array(ms)
-    out["margin"] = test_margin(n_test, delta)
+    out["margin"] = held_out_margin(n_test, delta)
     return out
 
 

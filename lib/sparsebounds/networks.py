@@ -30,7 +30,8 @@ Stable API (notebooks 02-04 use it; signatures and parameter names will not chan
     interpolant through k knots (the 1-D constructive approximant is exactly a ReLU network).
 
 Activations: ``"relu"`` and ``"tanh"`` (smooth, not a polynomial). Everything is deterministic from the
-named streams of :mod:`sparsebounds.seeds`.
+named streams of :mod:`sparsebounds.seeds`. Why it is built this way, what it was measured against, and how it
+is checked: the README's design note on the network simulator.
 """
 from __future__ import annotations
 
