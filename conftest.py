@@ -44,7 +44,8 @@ def _compare_outputs(self, test, ref, skip_compare=None):
     """nbval's comparison, replaced by the collection's equivalence rule."""
     diffs = equivalence.output_differences(coalesce_streams(list(ref)), coalesce_streams(list(test)))
     self.comparison_traceback = ([] if not diffs else
-                                 ["outputs differ beyond the equivalence rule (sparsebounds.harness.equivalence):"] + diffs)
+                                 ["outputs differ beyond the equivalence rule "
+                                  "(sparsebounds.harness.equivalence):"] + diffs)
     return not diffs
 
 

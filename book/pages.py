@@ -149,7 +149,8 @@ def _evidence_html(ev) -> str:
 def _details_html(c: dict) -> str:
     rows = [("bound", f"<code>{html.escape(str(c.get('bound', MISSING)))}</code>")]
     if c.get("symbols"):
-        rows.append(("symbols", "; ".join(f"<code>{html.escape(k)}</code>: {_text(v)}" for k, v in c["symbols"].items())))
+        rows.append(("symbols", "; ".join(f"<code>{html.escape(k)}</code>: {_text(v)}"
+                                          for k, v in c["symbols"].items())))
     rows.append(("source", _text(c.get("source") or MISSING)))
     rows.append(("expected verdict", _text(c.get("expected_verdict", MISSING))))
     for key, label in (("expected_reason", "why expected"), ("reason", "why untestable"), ("note", "note")):
@@ -192,7 +193,8 @@ def claims_page(claims: list[dict], nbs: list[Path]) -> str:
     table = ('<table class="sb-claims">'
              '<colgroup><col class="sb-c-id"><col class="sb-c-nb"><col class="sb-c-kind"><col class="sb-c-class">'
              '<col class="sb-c-verdict"></colgroup>'
-             '<thead><tr><th>claim</th><th>notebook</th><th>kind</th><th>evidence class</th><th>verdict</th></tr></thead>'
+             '<thead><tr><th>claim</th><th>notebook</th><th>kind</th><th>evidence class</th>'
+             '<th>verdict</th></tr></thead>'
              + "".join(rows) + "</table>")
     if not claims:
         table = "*No claims report yet: run `make figures`.*"

@@ -30,7 +30,8 @@ NOTEBOOKS = pages.notebooks(ROOT)
 BOOK_MODULES = ("sphinx", "myst_nb", "sphinx_book_theme", "sphinx_external_toc", "playwright")
 SCREENSHOTS = ROOT / "build" / "book"
 # hosts that serve scripts, styles or fonts to other sites
-CDN_HOST = re.compile(r"(^|\.)(cdn[\w-]*|[\w-]*cdn)\.[a-z.]+$|^(unpkg\.com|cdnjs\.cloudflare\.com|fonts\.googleapis\.com|"
+CDN_HOST = re.compile(r"(^|\.)(cdn[\w-]*|[\w-]*cdn)\.[a-z.]+$|"
+                      r"^(unpkg\.com|cdnjs\.cloudflare\.com|fonts\.googleapis\.com|"
                       r"fonts\.gstatic\.com|ajax\.googleapis\.com|(use|kit|ka-f)\.fontawesome\.com|use\.typekit\.net|"
                       r"p\.typekit\.net|fonts\.bunny\.net|code\.jquery\.com|polyfill\.io|esm\.sh|skypack\.dev|"
                       r"cdn\.skypack\.dev|ga\.jspm\.io|rawcdn\.githack\.com|raw\.githack\.com)$")
@@ -175,7 +176,8 @@ def test_home_page_points_at_the_claims_page():
 
 def test_cdn_pattern_knows_the_usual_hosts():
     hosts = ["cdn.jsdelivr.net", "unpkg.com", "cdnjs.cloudflare.com", "fonts.googleapis.com", "fonts.gstatic.com",
-             "use.fontawesome.com", "use.typekit.net", "polyfill.io", "ajax.googleapis.com", "stackpath.bootstrapcdn.com"]
+             "use.fontawesome.com", "use.typekit.net", "polyfill.io", "ajax.googleapis.com",
+             "stackpath.bootstrapcdn.com"]
     assert all(CDN_HOST.search(h) for h in hosts)
     assert not any(CDN_HOST.search(h) for h in ["www.w3.org", "fontawesome.com", "www.mathjax.org", "github.com"])
     assert URL.findall('src="https://cdn.jsdelivr.net/npm/mathjax@4/tex-mml-chtml.js"') == ["cdn.jsdelivr.net"]
@@ -324,7 +326,8 @@ def _claims_table_too_wide(site, dest):
 MUTANTS = {  # name: (how to break the site, what the browser check must then report)
     "mathjax-removed": (_mathjax_removed, r"MathJax"),
     "mathjax-from-cdn": (_mathjax_from_cdn, r"non-local request blocked: https://cdn"),
-    "notebook-page-deleted": (_notebook_page_deleted, r"link to a missing page or file: .*/notebooks/" + NOTEBOOKS[-1].stem),
+    "notebook-page-deleted": (_notebook_page_deleted,
+                              r"link to a missing page or file: .*/notebooks/" + NOTEBOOKS[-1].stem),
     "figure-deleted": (_figure_deleted, r"image does not load|does not appear"),
     "dollar-maths-off": (None, r"raw TeX in visible prose"),
     "claims-table-too-wide": (_claims_table_too_wide, r"verdict of claim-\S+ not visible at 1280 px"),

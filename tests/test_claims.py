@@ -51,7 +51,8 @@ def test_register_demands_an_honest_evidence_class():
     blunt = _reg(evidence_class="test", rejects={"exponent -2": checks.within(0, -1, 1)})
     assert claims.surprises(blunt) == ["99-x: the wrong alternative 'exponent -2' is no longer rejected by the data, "
                                        "so the claim is not a test"]
-    assert _reg(evidence_class="untestable", reason="B K = 382 > rank 64: the bound cannot bite")["verdict"] == "untestable"
+    untestable = _reg(evidence_class="untestable", reason="B K = 382 > rank 64: the bound cannot bite")
+    assert untestable["verdict"] == "untestable"
     late = _reg(expected="violated", expected_reason="a finding written up in the notebook")
     assert claims.surprises(late) == ["99-x: expected violated, got holds"]
 
@@ -117,7 +118,8 @@ MUTATION_TESTS = {
     "03-deep-rate-d-independent":
         "test_approximation.py::test_nb03_rate_is_independent_of_d_and_the_curse_alternative_is_rejected",
     "03-deep-beats-shallow-trained": "test_approximation.py::test_nb03_deep_beats_shallow_at_d8_rejects_no_advantage",
-    "03-advantage-needs-matching-graph": "test_approximation.py::test_nb03_matching_graph_rejects_depth_helps_regardless",
+    "03-advantage-needs-matching-graph":
+        "test_approximation.py::test_nb03_matching_graph_rejects_depth_helps_regardless",
     "04-rademacher-l1-massart": "test_rademacher.py::test_massart_mutations_are_rejected",
     "04-rademacher-l1-tight": "test_rademacher.py::test_l1_tightness_against_the_exact_ratio_and_its_mutations",
     "04-rademacher-l2-bound": "test_rademacher.py::test_l2_bound_holds_and_its_mutations_are_rejected",

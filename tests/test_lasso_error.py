@@ -111,7 +111,7 @@ def test_noise_tail_and_its_mutations(nb):
     bound = registered_bound("05-lasso-noise-tail")                  # 2 p exp(-n t^2 / (2 sigma^2))
     at = lambda b: np.minimum(1, evaluate(b, t=res.t_grid, n=n0, p=p0, sigma=d["sigma"]))
     assert checks.below(res.tail, at(bound)).holds
-    assert not checks.below(res.tail, at(drop_factor(bound, "p"))).holds                           # union factor p dropped
+    assert not checks.below(res.tail, at(drop_factor(bound, "p"))).holds       # union factor p dropped
     assert not checks.below(res.tail, at(drop_factor(bound, "exp(n*t**2/(2*sigma**2))"))).holds    # exponent doubled
 
 

@@ -141,7 +141,8 @@ def test_train_wide_fused_update_matches_plain_numpy():
 
 def test_train_grid_shapes_and_decrease(run):
     G = len(P["batch_sizes"]) * len(P["learning_rates"]) * len(P["weight_decays"]) * P["n_seeds"]
-    assert run["W_T"].shape == (G, lowrank.WIDTH, lowrank.D_IN) and run["grad_sv"].shape == (P["steps"] // P["log_every"], G, 64)
+    assert run["W_T"].shape == (G, lowrank.WIDTH, lowrank.D_IN)
+    assert run["grad_sv"].shape == (P["steps"] // P["log_every"], G, 64)
     assert np.all(run["loss"] < run["loss0"])  # training does something in every run
 
 

@@ -119,7 +119,8 @@ def test_per_member_step_sizes_and_targets_equal_separate_runs():
         trained, _ = nw.train_adam(batch, X, Y, 40, lr=np.array([0.01, 0.05]))
         for i, (lr, y) in enumerate(((0.01, Y[0]), (0.05, Y[1]))):
             alone, _ = nw.train_adam(make([0], 4, [3], "tanh"), X, y, 40, lr=lr)
-            np.testing.assert_allclose(nw.flatten(trained.params)[i], nw.flatten(alone.params)[0], rtol=1e-9, atol=1e-12)
+            np.testing.assert_allclose(nw.flatten(trained.params)[i], nw.flatten(alone.params)[0],
+                                       rtol=1e-9, atol=1e-12)
     with pytest.raises(ValueError):
         nw.train_adam(nw.shallow([0, 1], 4, [3]), X, Y, 5, lr=np.array([0.01, 0.02, 0.03]))
     with pytest.raises(ValueError):

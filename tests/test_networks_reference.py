@@ -48,7 +48,8 @@ def tolerance(net):
     its own such error. Normwise, not entrywise: a gradient entry whose sum over data points cancels is
     small, but its rounding error stays at the scale of the terms, which at initialisation (r = f − y not
     fitted) is the scale of the array's largest entries. Observed errors are at most about 12 eps, under a
-    tenth of the tolerance (at least 59 eps here): the tolerance comes from the bound, not from fitting the observed errors."""
+    tenth of the tolerance (at least 59 eps here): the tolerance comes from the bound, not from fitting the
+    observed errors."""
     m = net.d if net.kind == "shallow" else 2
     L = P + net.depth * (m + 1 + net.mask.shape[1])
     return L * (np.finfo(net.dtype).eps + np.finfo(np.float64).eps)

@@ -170,7 +170,8 @@ def test_l2_bound_holds_and_its_mutations_are_rejected(grid):
 
 def _rate(g, norm, a, predicted, alternatives):
     return checks.asymptotic_rate(g["ms"], g[f"est_{norm}"][a].T, predicted, alternatives=alternatives,
-                                  next_order=1, n_boot=P["n_boot"], seed=seeds.rng(P["seed"], "rate-bootstrap", int(g["ds"][a])))
+                                  next_order=1, n_boot=P["n_boot"],
+                                  seed=seeds.rng(P["seed"], "rate-bootstrap", int(g["ds"][a])))
 
 
 @pytest.mark.parametrize("a", range(len(P["ds_linear"])))

@@ -11,7 +11,10 @@ from sparsebounds.harness.cli import main
 NB01 = runner.NOTEBOOKS / "01_proximal_gradient_convergence.ipynb"
 
 
-def _nb(tmp: Path, name: str, body: str, params: str = "n = 3  # a count [1, 10]\nscale = 0.5  # a factor [0, 1]\nwords = 'x'  # a word") -> Path:
+PARAMS = "n = 3  # a count [1, 10]\nscale = 0.5  # a factor [0, 1]\nwords = 'x'  # a word"
+
+
+def _nb(tmp: Path, name: str, body: str, params: str = PARAMS) -> Path:
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = dict(runner.KERNELSPEC)
     p = nbformat.v4.new_code_cell(params)
@@ -83,8 +86,9 @@ FIG = ("import os\nimport matplotlib.pyplot as plt\nfrom sparsebounds.harness im
        "eps = float(os.environ.get('TOY_EPS', '0'))  # how far this 'machine' moves the result\n"
        "value = (1 / 3) * (1 + eps)\nprint(f'value {value:.6f}')\n"
        "fig, ax = plt.subplots(); ax.semilogy([0, 1, 2], [1, value, 1e-15 * (1 + 1e3 * eps)])\n"
-       "claims.register('98-toy', statement='s', bound='n*scale', symbols={'n': 'count', 'scale': 'factor'}, kind='upper bound',"
-       " check=checks.below([value], [n * scale]), evidence_class='test', rejects={'a tenth': checks.below([value], [n * scale / 10])})\n"
+       "claims.register('98-toy', statement='s', bound='n*scale', symbols={'n': 'count', 'scale': 'factor'},"
+       " kind='upper bound', check=checks.below([value], [n * scale]), evidence_class='test',"
+       " rejects={'a tenth': checks.below([value], [n * scale / 10])})\n"
        "figures.save_figure(fig, '98_toy')")
 
 

@@ -209,7 +209,8 @@ def test_a_read_only_figures_folder_is_found_before_anything_runs(tmp_path):
         os.chmod(figures, 0o555)
     elif shutil.which("unshare"):
         cmd = ["unshare", "--mount", "--propagation", "private", "sh", "-c",
-               'mount --bind "$1" "$1" && mount -o remount,bind,ro "$1" && shift && exec "$@"', "sh", str(figures), *cmd]
+               'mount --bind "$1" "$1" && mount -o remount,bind,ro "$1" && shift && exec "$@"',
+               "sh", str(figures), *cmd]
     else:
         pytest.skip("running as root without unshare: cannot make a folder read-only")
     try:

@@ -193,7 +193,8 @@ def test_ctrl_c_during_make_stops_at_once_and_keeps_what_finished(tmp_path):
     assert "stopped 2 running" in lines[0] and "1 not started" in lines[0]
     out = (root / "out.txt").read_text()
     assert "Traceback" not in err + out and "\r" not in out
-    assert re.search(r"^  92_slow: code cell 3 of 3 running for \d+ s \(time\.sleep\(300\)\); \d+ s in all$", out, re.M), out
+    progress = r"^  92_slow: code cell 3 of 3 running for \d+ s \(time\.sleep\(300\)\); \d+ s in all$"
+    assert re.search(progress, out, re.M), out
     _assert_consistent(root, before, pid)
 
 

@@ -34,7 +34,8 @@ def shape_problems(nb: dict, number: str) -> list[str]:
     sections = [h[3:] for h in hs if h.startswith("## ")]
     for i, want in enumerate(SECTIONS):
         if i >= len(sections) or not re.fullmatch(want, sections[i]):
-            problems.append(f"section {i + 1} should be '## {want}' (got {sections[i] if i < len(sections) else None!r})")
+            got = sections[i] if i < len(sections) else None
+            problems.append(f"section {i + 1} should be '## {want}' (got {got!r})")
     figures, ids = runner._calls(nb)
     problems += [f"claim id {cid!r}: not {number}-kebab-case" for cid in ids
                  if not (claims.CLAIM_ID.fullmatch(cid) and cid.startswith(number + "-"))]
@@ -92,7 +93,8 @@ def test_science_imports_only_checks_and_blas_from_the_harness(path):
 
 def test_import_direction_check_can_fail(tmp_path):
     bad = tmp_path / "bad.py"
-    bad.write_text("from .harness import claims\nfrom .harness.runner import run\nimport sparsebounds.harness.figures\n")
+    bad.write_text("from .harness import claims\nfrom .harness.runner import run\n"
+                   "import sparsebounds.harness.figures\n")
     assert harness_imports(bad) == {"claims", "runner", "figures"}
 
 

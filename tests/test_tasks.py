@@ -39,7 +39,8 @@ def _reduced_07():
 
 def _run_07(p):
     lines = pt.transition_lines(p["seed"], p["d_list"], p["rho_list"], p["trials"], p["tol"])
-    return {"lines": lines, "diagram": pt.phase_diagram(p["seed"], p["grid_d"], p["grid_n"], p["grid_trials"], p["tol"])}
+    diagram = pt.phase_diagram(p["seed"], p["grid_d"], p["grid_n"], p["grid_trials"], p["tol"])
+    return {"lines": lines, "diagram": diagram}
 
 
 def _reduced_03():

@@ -70,7 +70,8 @@ def pair_differences(ipynb: Path) -> list[str]:
             problems.append(f"{name}: cell {i}: a {a.cell_type} cell in the .md, a {b.cell_type} cell in the "
                             f".ipynb ({_describe(a)} vs {_describe(b)})")
         elif a.source != b.source:
-            problems.append(f"{name}: cell {i} ({_describe(b)}): source differs at {_first_difference(a.source, b.source)}")
+            where = _first_difference(a.source, b.source)
+            problems.append(f"{name}: cell {i} ({_describe(b)}): source differs at {where}")
         elif _cell_metadata(a) != _cell_metadata(b):
             problems.append(f"{name}: cell {i} ({_describe(b)}): metadata differs (tags such as `parameters`): "
                             f".md {_cell_metadata(a)!r} vs .ipynb {_cell_metadata(b)!r}")

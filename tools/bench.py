@@ -91,7 +91,8 @@ def simulator_vs_reference():
         tr, ref = best_of(loop)
         diff = max(float(np.abs(trained.params[k][i] - ref[i][j]).max())
                    for i in range(B) for j, k in enumerate(("W", "b", "a", "c")))
-        print(f" {d:2d} | {P:6d} | {B:4d} x {N:5d} | {steps:5d} | {ts:11.3f} | {tr:16.3f} | {tr / ts:7.2f}x | {diff:.1e}")
+        print(f" {d:2d} | {P:6d} | {B:4d} x {N:5d} | {steps:5d} | {ts:11.3f} | {tr:16.3f} | {tr / ts:7.2f}x "
+              f"| {diff:.1e}")
     print()
 
 

@@ -45,11 +45,13 @@ async () => {
   }
   await document.fonts.ready;
   out.mathjaxVersion = (window.MathJax && MathJax.version) || null;
-  out.mathjaxScripts = [...document.querySelectorAll('script[src]')].map(s => s.src).filter(s => /mathjax|tex-(mml-)?(chtml|svg)/i.test(s));
+  out.mathjaxScripts = [...document.querySelectorAll('script[src]')].map(s => s.src)
+    .filter(s => /mathjax|tex-(mml-)?(chtml|svg)/i.test(s));
   const formulas = [...document.querySelectorAll('.math')];
   out.formulas = formulas.length;
   out.untypeset = formulas.filter(e => !e.querySelector('mjx-container')).map(e => e.textContent.slice(0, 80));
-  out.mathErrors = [...document.querySelectorAll('mjx-merror, [data-mjx-error]')].map(e => (e.getAttribute('data-mjx-error') || e.textContent).slice(0, 120));
+  out.mathErrors = [...document.querySelectorAll('mjx-merror, [data-mjx-error]')]
+    .map(e => (e.getAttribute('data-mjx-error') || e.textContent).slice(0, 120));
   // raw TeX in visible prose (code, pre and typeset maths are not prose)
   const skip = 'script, style, pre, code, kbd, samp, textarea, mjx-container, .highlight, svg';
   const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);

@@ -389,7 +389,8 @@ def tree_constructive(target: TreeTarget, M: int, X_test, node_sub: int = 4):
 
 def tree_rate_data(d: int, *, n_targets: int, n_test: int, levels: int, node_sub: int = 4) -> dict:
     """Notebook 03's constructive experiment for one d: grids M = 4·2^j (j < levels), n_targets random tree
-    targets, n_test uniform test points (stream "constructive-test-points", key d). Returns dict with ``Ms``, ``end_to_end``, ``rms``
+    targets, n_test uniform test points (stream "constructive-test-points", key d). Returns dict with ``Ms``,
+    ``end_to_end``, ``rms``
     (n_targets, J), ``node_err`` (n_targets, J, d − 1), ``La``, ``Lb`` (n_targets, d − 1), ``max_internal``."""
     Ms = [4 * 2 ** j for j in range(levels)]
     target = TreeTarget.random(range(n_targets), d)
@@ -664,7 +665,7 @@ class CurseResult:
     bit-exactness data of the 1-D ReLU interpolant, and the trained shallow nets."""
     grids: dict[int, list[int]]                            # d -> grids M
     rates: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]]   # (d, m) -> (pieces N (J,), peak sup errors (T, J))
-    uniform_sup: dict[tuple[int, int], np.ndarray]         # (d, m) -> sup over n_check uniform points, two coarsest grids
+    uniform_sup: dict[tuple[int, int], np.ndarray]         # (d, m) -> sup over n_check uniform points, 2 coarsest grids
     exact_knots: np.ndarray                                # dyadic knots of the 1-D interpolant (M_exact + 1,)
     exact_values: np.ndarray                               # values with 12 fractional bits (T, M_exact + 1)
     exact_points: np.ndarray                               # dyadic test points (4096, 1)

@@ -261,7 +261,8 @@ def run_tracking_experiment(ds, widths, ms, seeds, steps: int, noise: float, n_t
     Named streams of ``seed`` (:mod:`sparsebounds.seeds`): the training data of cell (d, m) come from
     ``"training-data"`` with keys (d, m), one data set per network seed, shared by every node width (so widths
     are compared on the same data); the test set of width d from ``"test-data"``, key d; the initial weights
-    from ``networks`` (streams ``"tree-init"`` / ``"shallow-init"`` of ``seed``, keys (d, width, network seed)). One batched
+    from ``networks`` (streams ``"tree-init"`` / ``"shallow-init"`` of ``seed``, keys (d, width, network seed)). One
+    batched
     training run per (d, m) and architecture: every (node width, seed) pair at once. ``dtype`` is the
     training precision: float64, because in float32 Adam amplifies round-off until runs on different CPUs give
     gaps that differ by 0.5 % (measured); norms and bounds are computed in float64 from the trained weights.

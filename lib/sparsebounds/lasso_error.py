@@ -159,7 +159,8 @@ def lasso_path(X: np.ndarray, y: np.ndarray, *, lam_stop: float = 0.0, theta_sta
         lam = lam - gamma
         if lam <= lam_stop * (1 + 1e-12) or lam <= 0:
             break
-        if theta_star is not None and float(np.linalg.norm(theta - theta_star)) > stop_error_ratio * best["best_error"] \
+        if theta_star is not None \
+                and float(np.linalg.norm(theta - theta_star)) > stop_error_ratio * best["best_error"] \
                 and lam < stop_lam_ratio * best["best_lam"]:
             break
         if g_out[k_out] <= g_in[j_in]:                     # a coefficient crossed zero: it leaves

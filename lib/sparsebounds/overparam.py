@@ -248,7 +248,8 @@ def experiment(*, n: int, d: int, widths, n_seeds: int, steps: int, eta_scale: f
         chunk = max(1, max_elements // (L * m * n))
         for c in range(0, S, chunk):
             si = slice(c, min(c + chunk, S))
-            tasks.append((m, seed, reps[si], d, kappa, X[si], H[si], {k: v[si] for k, v in base.items()}, eta[si], steps))
+            tasks.append((m, seed, reps[si], d, kappa, X[si], H[si], {k: v[si] for k, v in base.items()}, eta[si],
+                          steps))
             where.append((j, si))
     for (j, si), res in zip(where, map_tasks(_seed_chunk_runs, tasks)):
         for key in ("residual", "move_max", "move_rms"):

@@ -191,7 +191,8 @@ def markdown_table(claims: list[dict]) -> str:
     """One row per claim: what, where, which kind and evidence class, the verdict (evidence in claims.md)."""
     rows = ["| claim | notebook | kind | evidence class | verdict |", "|---|---|---|---|---|"]
     for c in claims:
-        rows.append(f"| `{c['id']}` | {c['notebook'][:2]} | {c['kind']} | {c.get('evidence_class', '—')} | {_verdict_cell(c)} |")
+        rows.append(f"| `{c['id']}` | {c['notebook'][:2]} | {c['kind']} | {c.get('evidence_class', '—')} "
+                    f"| {_verdict_cell(c)} |")
     return "\n".join(rows)
 
 
@@ -250,7 +251,8 @@ def write_reports(claims: list[dict], folder: Path, parameters: dict | None = No
         md.append("")
     md += [markdown_table(claims), ""]
     for c in claims:
-        md.append(f"- `{c['id']}` ({c.get('evidence_class', 'unclassified')}, {_verdict_cell(c)}): {c['statement']} — bound `{c['bound']}` — "
+        md.append(f"- `{c['id']}` ({c.get('evidence_class', 'unclassified')}, {_verdict_cell(c)}): {c['statement']}"
+                  f" — bound `{c['bound']}` — "
                   f"*{c.get('source', '')}*")
         if c.get("rejects"):
             md.append("  - rejects: " + "; ".join(a["alternative"] for a in c["rejects"]))

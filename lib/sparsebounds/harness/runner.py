@@ -1,6 +1,7 @@
 """Execute the notebooks with papermill: validated parameters, profiles, atomic outputs, claims report.
 
-``python -m sparsebounds run [NOTEBOOK ...] [--profile default|full] [--jobs N] [--scheduler ADDRESS] [-p NAME VALUE ...]``
+``python -m sparsebounds run [NOTEBOOK ...] [--profile default|full] [--jobs N] [--scheduler ADDRESS]
+[-p NAME VALUE ...]``
 
 - default profile, no ``-p``: writes the executed notebooks over notebooks/ and the figures into figures/
   (what is committed). ``--profile full`` writes under build/full/; a run with ``-p`` under
@@ -238,7 +239,8 @@ def preflight(selected: list[Path], nb_dir: Path) -> list[str]:
             if ids.count(cid) > 1:
                 problems.append(f"{stem}: claim id {cid!r} is registered {ids.count(cid)} times")
             if cid in id_owner:
-                problems.append(f"claim id {cid!r} is registered by both {id_owner[cid]} and {stem}: give it another id")
+                problems.append(f"claim id {cid!r} is registered by both {id_owner[cid]} and {stem}: "
+                                f"give it another id")
             id_owner.setdefault(cid, stem)
     for number, stems in sorted(by_number.items()):
         if len(stems) > 1:
@@ -516,7 +518,8 @@ def _write_kernelspec(run_root: Path) -> None:
 def _spawn_worker(run_root: Path, env: dict, n: int) -> subprocess.Popen:
     log = open(run_root / f"worker-{n}.log", "wb")
     try:
-        return subprocess.Popen([sys.executable, "-m", "sparsebounds.harness.runner", "--worker"], stdin=subprocess.PIPE,
+        return subprocess.Popen([sys.executable, "-m", "sparsebounds.harness.runner", "--worker"],
+                                stdin=subprocess.PIPE,
                                 stdout=subprocess.PIPE, stderr=log, env=env, start_new_session=True,
                                 preexec_fn=_child_setup(os.getpid()))
     finally:
@@ -1156,7 +1159,8 @@ def _execute_all(notebooks, params, nb_dir, fig_dir, journal, committed, jobs, s
         _say(f"longest first, from the durations of the last run ({what}): "
              + " ".join(p.stem[:2] for p in order))
     if processes > 1 or scheduler:
-        _say("task maps: " + (f"Dask scheduler {scheduler}" if scheduler else f"{processes} local processes per kernel"))
+        _say("task maps: " + (f"Dask scheduler {scheduler}" if scheduler
+                              else f"{processes} local processes per kernel"))
     cores_dir = ""
     if not scheduler and processes == 1 and cores > 1:
         cores_dir = str(run_root / "cores")
