@@ -122,6 +122,23 @@ def test_a_claim_id_registered_twice_in_one_notebook_is_refused(tmp_path, build,
     assert "98_toy: claim id '98-toy' is registered 2 times" in _one_line(capsys.readouterr().err)
 
 
+def test_an_edit_to_the_markdown_not_yet_synced_is_refused_before_any_kernel(tmp_path, build, capsys, no_kernel):
+    import jupytext
+
+    from sparsebounds.harness import pairs
+    src = _nb(tmp_path, "98_toy.ipynb", FIG)
+    jupytext.write(jupytext.read(src), src.with_suffix(".md"), fmt="md:myst")
+    state = tmp_path / "state"
+    state.mkdir()
+    assert pairs.unsynced([src], state) == []                             # the twins agree ...
+    assert src.name in json.loads((state / pairs.CHECKED).read_text())    # ... and are remembered
+    md = src.with_suffix(".md")
+    md.write_text(md.read_text().replace("value = (1 / 3)", "value = (1 / 4)"))  # edited, `make sync` forgotten
+    assert runner.run([str(src)], out=tmp_path / "out") == 2
+    err = _one_line(capsys.readouterr().err)
+    assert "98_toy: cell 1" in err and "source differs" in err and "run `make sync` first" in err
+
+
 # ---------------------------------------------------------------- declared constraints (no kernel)
 CONSTRAINED = "d_net = 4  # width [1, 64]\nlr = 0.1  # step [0, 1]\ndecays = [0.1]  # weight decays [0, 1]"
 RULES = [{"rule": "d_net & (d_net - 1) == 0", "message": "d_net must be a power of 2"},

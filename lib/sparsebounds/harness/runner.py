@@ -54,6 +54,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from ..tasks import CORES_ENV, PROCESSES_ENV, SCHEDULER_ENV, take_core
+from . import pairs
 from .figures import FIGURES_ENV, REPO_ROOT
 from .parameters import (  # noqa: F401
     PROFILES,
@@ -1053,7 +1054,7 @@ def _run(names, profile, jobs, overrides, out, stopper, scheduler="") -> int:
             if journal.exists():
                 _finish_interrupted_install(journal)
             _clean_stale(nb_dir, fig_dir)
-            problems = preflight(notebooks, nb_dir)
+            problems = preflight(notebooks, nb_dir) + pairs.unsynced(notebooks, state)
         except ParameterError as exc:
             _say(f"error: {exc}", err=True)
             return 2
