@@ -9,6 +9,7 @@ The harness (``sparsebounds.harness``) runs the notebooks and records what they 
   harness.blas         -- one BLAS thread for loops of small products
   harness.equivalence  -- what "the same result" means across machines (claims, printed text, figure data)
   harness.parameters   -- a notebook's parameters cell, profiles, ranges and constraints
+  harness.pairs        -- a notebook and its MyST twin: where they disagree (the runner refuses to run those)
   harness.runner       -- execute the notebooks with papermill, install their results atomically
   harness.cli          -- ``python -m sparsebounds run | claims``
 
