@@ -3,6 +3,7 @@
 - A notebook is ``# NN · title`` then the five sections ``## 1 · Claim``, ``## 2 · Derivation``,
   ``## 3 · Simulation``, ``## 4 · Verdict(s)``, ``## 5 · Figure(s)`` in this order (more may follow).
 - Claim ids are ``NN-kebab-case`` with the notebook's number; figure names start with ``NN_``.
+- A code cell registers at most one claim (one id in both branches of an if/else counts once).
 - The science modules import from the harness only ``checks`` and ``blas``.
 """
 import ast
@@ -40,6 +41,11 @@ def shape_problems(nb: dict, number: str) -> list[str]:
     problems += [f"claim id {cid!r}: not {number}-kebab-case" for cid in ids
                  if not (claims.CLAIM_ID.fullmatch(cid) and cid.startswith(number + "-"))]
     problems += [f"figure {f!r}: does not start with {number}_" for f in figures if not f.startswith(number + "_")]
+    for i, cell in enumerate(nb["cells"]):
+        if cell["cell_type"] == "code":
+            cell_ids = runner._calls({"cells": [cell]})[1]
+            if len(cell_ids) > 1:
+                problems.append(f"cell {i} registers {len(cell_ids)} claims ({', '.join(cell_ids)}): one per cell")
     return problems
 
 
@@ -55,9 +61,12 @@ def test_shape_check_can_fail():
     for c in broken["cells"]:
         c["source"] = "".join(c["source"]).replace("## 2 · Derivation", "## Derivation") \
             .replace(f'"{number}-', f'"{number}_')
+    code = next(c for c in broken["cells"] if c["cell_type"] == "code")
+    code["source"] += ("\nclaims.register('01-a', statement='s')\nclaims.register('01-b', statement='s')\n")
     problems = shape_problems(broken, number)
     assert any("section 2" in p for p in problems)
     assert any("kebab-case" in p for p in problems)
+    assert any("registers 2 claims (01-a, 01-b)" in p for p in problems)
 
 
 def test_register_refuses_another_id_style():
