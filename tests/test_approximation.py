@@ -128,7 +128,7 @@ def _rate_exponents(d, m):
 def nb02():
     """Notebook 02's experiment with its default parameters."""
     p = parameters.notebook_defaults("02")
-    return p, comp.curse_experiment(**p)
+    return p, comp.curse_experiment(**parameters.arguments_of(comp.curse_experiment, p))
 
 
 @pytest.mark.parametrize("d", [1, 2, 3, 4])
@@ -167,7 +167,7 @@ def test_nb02_error_peaks_where_it_is_measured(nb02):
 def nb03():
     """Notebook 03's experiment with its default parameters."""
     p = parameters.notebook_defaults("03")
-    res = comp.tree_experiment(**p)
+    res = comp.tree_experiment(**parameters.arguments_of(comp.tree_experiment, p))
     return p, res.constructive, res.hard
 
 

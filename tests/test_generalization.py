@@ -158,7 +158,8 @@ def test_tracking_experiment_shapes_and_bookkeeping():
 # ------------------------------------------------------------------ notebook data: the network claims
 @pytest.fixture(scope="module")
 def net():
-    return gen.experiment(**P).networks                # the notebook's experiment, its trained networks
+    # the notebook's experiment, its trained networks
+    return gen.experiment(**parameters.arguments_of(gen.experiment, P)).networks
 
 
 # The registered bound of 04-sparse-bound-tracks-gap is a ranking claim: its wrong alternative is another bound (the

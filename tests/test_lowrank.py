@@ -22,7 +22,7 @@ MU_HI, LAM_HI = max(P["learning_rates"]), max(P["weight_decays"])
 @pytest.fixture(scope="module")
 def nb():
     """The notebook's experiment with its default parameters."""
-    return lowrank.experiment(**P)
+    return lowrank.experiment(**parameters.arguments_of(lowrank.experiment, P))
 
 
 @pytest.fixture(scope="module")

@@ -147,7 +147,7 @@ def test_steps_to_fraction_and_loss_ratio():
 @pytest.fixture(scope="module")
 def nb():
     p = parameters.notebook_defaults("10")
-    out = op.experiment(**p)
+    out = op.experiment(**parameters.arguments_of(op.experiment, p))
     widths = np.array(p["widths"])
     return p, out, widths >= p["m_test"]
 

@@ -115,7 +115,7 @@ def test_width_statistics_on_exact_data():
 @pytest.fixture(scope="module")
 def nb():
     d = parameters.notebook_defaults("07")
-    res = pt.experiment(**d)
+    res = pt.experiment(**parameters.arguments_of(pt.experiment, d))
     return dict(d=d, lines=res.lines(), grid_s=res.grid_s, grid_mc=res.grid_mc)
 
 

@@ -24,7 +24,7 @@ ALT_RATE = [-1.0, -0.25]   # the notebook's wrong exponents (the registered rate
 
 @pytest.fixture(scope="module")
 def grid():
-    g = dict(gen.experiment(**P).linear)          # the notebook's experiment, its linear classes
+    g = dict(gen.experiment(**parameters.arguments_of(gen.experiment, P)).linear)  # the notebook's linear classes
     D, M = np.meshgrid(g["ds"], g["ms"], indexing="ij")
     g["D"], g["M"] = D.astype(float), M.astype(float)
     g["D3"], g["M3"] = g["D"][..., None], g["M"][..., None]

@@ -170,3 +170,11 @@ def test_failure_leaves_previous_outputs_untouched_and_names_the_cell(tmp_path, 
     assert (out / "figures" / "97_bad.png").read_bytes() == b"previous figure"
     err = capsys.readouterr()
     assert "97_bad.ipynb: cell 1" in err.err and "RuntimeError: boom in the simulation" in err.err
+
+
+def test_arguments_of_passes_an_experiment_only_what_it_takes():
+    def experiment(*, n, scale=1.0):
+        return n * scale
+    values = {"n": 3, "scale": 0.5, "n_boot": 200}      # n_boot sizes a verdict, not the experiment
+    assert parameters.arguments_of(experiment, values) == {"n": 3, "scale": 0.5}
+    assert experiment(**parameters.arguments_of(experiment, values)) == 1.5

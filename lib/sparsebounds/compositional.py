@@ -678,10 +678,9 @@ CURSE_DS, CURSE_MS, CURSE_TRAINED_DS, CURSE_WIDTHS, CURSE_M_EXACT = (1, 2, 3, 4)
 
 
 def curse_experiment(*, n_targets: int, levels: int, max_pieces: int, sub: int, corner_sub: int, n_shift: int,
-                     n_check: int, train_seeds: int, train_steps: int, n_train: int, n_test: int,
-                     n_boot: int | None = None) -> CurseResult:
-    """Notebook 02's experiment, keyword arguments named as its parameters (``n_boot`` belongs to the verdicts
-    and is not used here). Named streams of seed 0: "sphere-targets", "test-points" (the check's uniform points
+                     n_check: int, train_seeds: int, train_steps: int, n_train: int, n_test: int) -> CurseResult:
+    """Notebook 02's experiment, keyword arguments named as its parameters. Named streams of seed 0:
+    "sphere-targets", "test-points" (the check's uniform points
     are the first of the trained nets' test points), "exactness-points", "training-points", "shallow-init"."""
     grids = {d: p1_grids(d, levels, max_pieces) for d in CURSE_DS}
     rates, targets, uniform = {}, {}, {}
@@ -717,10 +716,9 @@ TREE_DS, TREE_HARD = (4, 8, 16), (1.75, 1e-3)
 
 
 def tree_experiment(*, n_targets: int, n_test: int, levels: int, node_sub: int, train_targets: int, train_seeds: int,
-                    node_widths, lrs, train_steps: int, n_train: int, n_val: int, n_boot: int | None = None,
-                    alpha: float | None = None) -> TreeResult:
-    """Notebook 03's experiment, keyword arguments named as its parameters (``n_boot`` and ``alpha`` belong to
-    the verdicts and are not used here): the constructive study at d = 4, 8, 16, the linear worst case, and one
+                    node_widths, lrs, train_steps: int, n_train: int, n_val: int) -> TreeResult:
+    """Notebook 03's experiment, keyword arguments named as its parameters: the constructive study at d = 4, 8,
+    16, the linear worst case, and one
     map of 8 training tasks (d = 4, 8, 16 on tree targets and d = 8 on ridge targets, x 2 architectures)."""
     constructive = {d: tree_rate_data(d, n_targets=n_targets, n_test=n_test, levels=levels, node_sub=node_sub)
                     for d in TREE_DS}

@@ -427,10 +427,10 @@ TOEPLITZ_FILTERS = 16                                                          #
 
 
 def experiment(*, seed: int, ds_linear, ms_linear, n_sets: int, n_mc: int, ds_net, tree_widths, ms_net,
-               net_seeds: int, steps: int, weight_decay: float, noise: float, n_test: int, delta: float,
-               n_boot: int | None = None) -> GeneralizationResult:
-    """Notebook 04's experiment, keyword arguments named as its parameters (``n_boot`` belongs to the verdicts and
-    is not used here). Everything is drawn from named streams of ``seed``: "rademacher-data"/"rademacher-signs",
+               net_seeds: int, steps: int, weight_decay: float, noise: float, n_test: int,
+               delta: float) -> GeneralizationResult:
+    """Notebook 04's experiment, keyword arguments named as its parameters. Everything is drawn from named
+    streams of ``seed``: "rademacher-data"/"rademacher-signs",
     "toeplitz-filters", "training-data"/"test-data" and the networks' "tree-init"/"shallow-init"."""
     from . import rademacher
 

@@ -451,11 +451,9 @@ class LowRankResult:
 
 def experiment(*, batch_sizes, learning_rates, weight_decays, n_seeds: int, steps: int, log_every: int,
                n_train: int, gd_seeds: int, gd_learning_rates, wide_width: int, wide_batch_sizes, wide_lr: float,
-               wide_decay: float, wide_steps: int, wide_seeds: int, rank_eps: float,
-               rank_rtol: float | None = None) -> LowRankResult:
+               wide_decay: float, wide_steps: int, wide_seeds: int, rank_eps: float) -> LowRankResult:
     """Notebook 09's three experiments: SGD with weight decay on the small network over the full grid, the
-    full-batch gradient-descent control, and the wide layer where the bound bites (:func:`batch_size_experiment`).
-    ``rank_rtol`` only enters the verdicts (accepted so that the notebook's parameters can be passed as they are)."""
+    full-batch gradient-descent control, and the wide layer where the bound bites (:func:`batch_size_experiment`)."""
     if not set(gd_learning_rates) <= set(learning_rates):
         raise ValueError("the control runs at steps mu of the SGD grid")
     lags = tuple(k for k in LOOK_BACKS if k <= steps)

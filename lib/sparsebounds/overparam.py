@@ -217,11 +217,9 @@ class OverparamResult:
 
 @one_blas_thread
 def experiment(*, n: int, d: int, widths, n_seeds: int, steps: int, eta_scale: float = 1.0, seed: int,
-               m_test: int | None = None, delta: float | None = None, kappa: float = 1.0,
-               max_elements: int = 1 << 22) -> OverparamResult:
+               kappa: float = 1.0, max_elements: int = 1 << 22) -> OverparamResult:
     """Train every (width, replicate, label set) network; the ``n_seeds`` replicates r = 0, 1, ... each draw
-    their own data, labels and initialisation from the streams of ``seed`` keyed by r. ``m_test`` and ``delta``
-    only enter the notebook's verdicts (accepted so that its parameters can be passed as they are).
+    their own data, labels and initialisation from the streams of ``seed`` keyed by r.
 
     The batch is cut into chunks of at most ``max_elements`` hidden activations (members × m × n). One BLAS
     thread (the products are many and small; a thread pool only spins on a shared machine).

@@ -295,11 +295,10 @@ class TransitionResult:
 
 
 def experiment(*, d_list, rho_list, trials: int, grid_d: int, grid_n: int, grid_trials: int, n_mc: int,
-               tol: float = 1e-5, seed: int, eta: float | None = None, psi_fn=psi) -> TransitionResult:
+               tol: float = 1e-5, seed: int, psi_fn=psi) -> TransitionResult:
     """Notebook 07's simulation: :func:`transition_lines`, the Monte Carlo moments of each line's descent cone
-    (:func:`intrinsic_volume_moments`, ``n_mc`` vectors) and :func:`phase_diagram`. ``eta`` (the ALMT band's
-    failure probability) only enters the verdict; it is accepted so that the notebook's parameters can be passed
-    as they are. ``psi_fn`` gives the searches' starting points (any root-finder of the same ψ)."""
+    (:func:`intrinsic_volume_moments`, ``n_mc`` vectors) and :func:`phase_diagram`. ``psi_fn`` gives the
+    searches' starting points (any root-finder of the same ψ)."""
     found = transition_lines(seed, d_list, rho_list, trials, tol, psi_fn=psi_fn)
     moments = np.array([intrinsic_volume_moments(L["d"], L["s"], n_mc, seed) for L in found])
     grid_s, grid_mc = phase_diagram(seed, grid_d, grid_n, grid_trials, tol, psi_fn=psi_fn)

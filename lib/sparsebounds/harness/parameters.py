@@ -104,6 +104,16 @@ def notebook_defaults(prefix: str) -> dict:
     return {name: p.default for name, p in parameters_of(read_notebook(path), path.name).items()}
 
 
+def arguments_of(function, values: dict) -> dict:
+    """The entries of ``values`` that ``function`` takes as keyword arguments: a notebook's parameters also size
+    its verdicts (``n_boot``, ``alpha``, ...), which its experiment function does not take, e.g.
+    ``lowrank.experiment(**arguments_of(lowrank.experiment, notebook_defaults("09")))``."""
+    import inspect
+
+    taken = inspect.signature(function).parameters
+    return {k: v for k, v in values.items() if k in taken}
+
+
 def parse_value(text: str):
     """A command-line value as a Python literal (numbers, lists, booleans); anything else is a string."""
     try:
