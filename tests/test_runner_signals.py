@@ -174,20 +174,27 @@ def _assert_consistent(root: Path, before: dict, runner_pid: int) -> None:
     assert not list(root.rglob("*.partial")) and not list(root.rglob(".*.tmp"))
 
 
-@pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
-def test_ctrl_c_during_make_stops_at_once_and_keeps_what_finished(tmp_path):
+def _make_figures_then(tmp_path, send, rc: str):
+    """`make figures` on the toy tree; once 91 is installed and 92's slow cell runs, ``send(make)``: the run
+    must stop within PROMPT with exit status ``rc`` and leave no process of its own. Returns (root, before, pid)."""
     root = _tree(tmp_path)
     _makefile(root)
     before = {p.name: p.read_bytes() for p in (root / "notebooks").iterdir()}
     make = _start(["make", "--no-print-directory", "figures"], root)
     pid = _wait_running(root, make, fast_done=True)
-    workers = marked(pid)
-    assert workers, "no worker or kernel carries the run's marker"
-    took = _stop(make, lambda: os.killpg(make.pid, signal.SIGINT))  # what the terminal does on Ctrl-C
-    err = (root / "err.txt").read_text()
-    assert (root / "rc").read_text() == "130", err
+    assert marked(pid), "no worker or kernel carries the run's marker"
+    took = _stop(make, lambda: send(make))
+    assert (root / "rc").read_text() == rc, (root / "err.txt").read_text()
     assert took < PROMPT, f"took {took:.1f} s"
     assert not marked(pid), f"survivors: {marked(pid)}"
+    return root, before, pid
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
+def test_ctrl_c_during_make_stops_at_once_and_keeps_what_finished(tmp_path):
+    # what the terminal does on Ctrl-C: SIGINT to the foreground process group
+    root, before, pid = _make_figures_then(tmp_path, lambda make: os.killpg(make.pid, signal.SIGINT), "130")
+    err = (root / "err.txt").read_text()
     lines = [ln for ln in err.splitlines() if ln.startswith("interrupted")]
     assert len(lines) == 1 and "kept 1 finished notebook(s) (91_fast)" in lines[0], err
     assert "stopped 2 running" in lines[0] and "1 not started" in lines[0]
@@ -200,15 +207,8 @@ def test_ctrl_c_during_make_stops_at_once_and_keeps_what_finished(tmp_path):
 
 @pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
 def test_sigterm_to_make_reaches_the_runner_which_stops_with_143(tmp_path):
-    root = _tree(tmp_path)
-    _makefile(root)
-    before = {p.name: p.read_bytes() for p in (root / "notebooks").iterdir()}
-    make = _start(["make", "--no-print-directory", "figures"], root)
-    pid = _wait_running(root, make, fast_done=True)
-    took = _stop(make, lambda: os.kill(make.pid, signal.SIGTERM))  # `kill <make pid>`: make passes it on
-    assert (root / "rc").read_text() == "143", (root / "err.txt").read_text()
-    assert took < PROMPT, f"took {took:.1f} s"
-    assert not marked(pid), f"survivors: {marked(pid)}"
+    # `kill <make pid>`: make passes it on
+    root, before, pid = _make_figures_then(tmp_path, lambda make: os.kill(make.pid, signal.SIGTERM), "143")
     _assert_consistent(root, before, pid)
 
 

@@ -53,34 +53,32 @@ def _worst(values, pick, floor: float | None):
     return num(v), {"at_index": i}
 
 
-def below(observed, bound, *, rtol: float = 1e-9, label: str = "") -> Check:
-    """Upper-bound claim: ``observed <= bound * (1 + rtol)`` at every point (rtol only absorbs rounding)."""
+def _one_sided(observed, bound, rtol: float, label: str, upper: bool) -> Check:
+    """``below`` (``upper``) or ``above``: the comparison at every point, the worst ratio as evidence."""
     obs, bnd = np.broadcast_arrays(np.asarray(observed, float), np.asarray(bound, float))
     if obs.size == 0:
-        raise ValueError("below(): no points to check")
+        raise ValueError(f"{'below' if upper else 'above'}(): no points to check")
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = obs / bnd
-    ok = obs <= bnd * (1 + rtol) + np.finfo(float).tiny
-    worst, where = _worst(ratio, np.nanargmax, ROUNDOFF)
+    if upper:
+        ok = obs <= bnd * (1 + rtol) + np.finfo(float).tiny
+        (worst, where), key, relation = _worst(ratio, np.nanargmax, ROUNDOFF), "max_ratio_observed_over_bound", "<="
+    else:
+        ok = obs >= bnd * (1 - rtol)
+        (worst, where), key, relation = _worst(ratio, np.nanargmin, None), "min_ratio_observed_over_bound", ">="
     return Check(bool(ok.all()), {
-        "test": "observed <= bound" + (f" ({label})" if label else ""),
-        "points": int(obs.size), "violations": int((~ok).sum()),
-        "max_ratio_observed_over_bound": worst, **where, "rtol": rtol})
+        "test": f"observed {relation} bound" + (f" ({label})" if label else ""),
+        "points": int(obs.size), "violations": int((~ok).sum()), key: worst, **where, "rtol": rtol})
+
+
+def below(observed, bound, *, rtol: float = 1e-9, label: str = "") -> Check:
+    """Upper-bound claim: ``observed <= bound * (1 + rtol)`` at every point (rtol only absorbs rounding)."""
+    return _one_sided(observed, bound, rtol, label, upper=True)
 
 
 def above(observed, bound, *, rtol: float = 1e-9, label: str = "") -> Check:
     """Lower-bound claim: ``observed >= bound * (1 - rtol)`` at every point."""
-    obs, bnd = np.broadcast_arrays(np.asarray(observed, float), np.asarray(bound, float))
-    if obs.size == 0:
-        raise ValueError("above(): no points to check")
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = obs / bnd
-    ok = obs >= bnd * (1 - rtol)
-    worst, where = _worst(ratio, np.nanargmin, None)
-    return Check(bool(ok.all()), {
-        "test": "observed >= bound" + (f" ({label})" if label else ""),
-        "points": int(obs.size), "violations": int((~ok).sum()),
-        "min_ratio_observed_over_bound": worst, **where, "rtol": rtol})
+    return _one_sided(observed, bound, rtol, label, upper=False)
 
 
 def close(observed, expected, *, rtol: float, label: str = "") -> Check:
