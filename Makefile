@@ -28,9 +28,10 @@ figures: $(STAMP)          ## execute every notebook, regenerate figures/ and th
 
 # The .md of each notebook is the source people edit (jupytext.toml pairs notebooks/NN_*.md with the .ipynb).
 # One direction only, whatever the files' timestamps: the .md's cells into the .ipynb (cell ids and outputs of
-# unchanged cells kept; a new .md gets its .ipynb). tests/test_text_notebooks.py fails when a pair disagrees.
+# unchanged cells kept; a new .md gets its .ipynb), and the full profile's values and constraints (metadata.sparsebounds,
+# which jupytext's --update alone leaves as they were). tests/test_text_notebooks.py fails when a pair disagrees.
 sync: $(STAMP)             ## write each notebooks/NN_*.md's cells into its .ipynb (outputs kept); then `make figures`
-	$(BIN)/jupytext --quiet --update --to ipynb notebooks/[0-9][0-9]_*.md
+	$(BIN)/python -m sparsebounds sync notebooks/[0-9][0-9]_*.md
 	@echo 'sync: each notebooks/NN_*.ipynb has the cells of its .md (outputs kept); next: make figures'
 
 test: $(STAMP)             ## unit tests, mutation tests, nbval on every notebook, figure regeneration

@@ -2,6 +2,8 @@
 (a LocalCluster of 2 worker processes on the loopback interface, over TCP), on reduced versions of notebook
 07's searches and notebook 03's trainings (their defaults, made smaller), compared with
 ``sparsebounds.equivalence`` (every number within 0.1 %, counts exactly)."""
+import time
+
 import numpy as np
 import pytest
 
@@ -93,6 +95,41 @@ def test_local_processes_match_in_process(monkeypatch):
     finally:
         tasks.shutdown()
     assert not _differences(local, pooled)
+
+
+INTERRUPTED_POOL = """
+import multiprocessing, os, signal, time
+from sparsebounds import tasks
+
+def interrupt_workers():                   # what Jupyter does to the kernel's process group
+    for w in multiprocessing.active_children():
+        os.kill(w.pid, signal.SIGINT)
+    time.sleep(1.0)
+
+assert tasks.map_tasks(abs, [-1, -2, -3], processes=2) == [1, 2, 3]
+assert multiprocessing.active_children(), "the pool has no worker processes"
+interrupt_workers()
+print("after", tasks.map_tasks(abs, [-4, -5], processes=2))
+interrupt_workers()
+tasks.shutdown()
+time.sleep(1.0)
+"""
+
+
+def test_an_interrupt_ends_pool_workers_quietly_and_the_next_map_runs(tmp_path):
+    """Jupyter interrupts the whole process group before every clean kernel shutdown: idle workers used to print
+    a KeyboardInterrupt traceback at the end of each notebook. Now they exit quietly, and the broken pool is
+    replaced for the next map."""
+    import subprocess
+    import sys
+
+    out, err = tmp_path / "stdout", tmp_path / "stderr"   # files: the workers write after the parent exits
+    with out.open("w") as o, err.open("w") as e:
+        rc = subprocess.run([sys.executable, "-c", INTERRUPTED_POOL], stdout=o, stderr=e, timeout=120).returncode
+    time.sleep(1.0)
+    assert rc == 0, err.read_text()
+    assert "after [4, 5]" in out.read_text()
+    assert "Traceback" not in err.read_text() and "KeyboardInterrupt" not in err.read_text(), err.read_text()
 
 
 def test_a_long_map_borrows_free_cores_and_gives_them_back(tmp_path, monkeypatch):

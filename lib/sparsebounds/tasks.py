@@ -96,7 +96,7 @@ def map_tasks(fn: Callable, tasks: Iterable, *, chunksize: int = 1, scheduler: s
     if name == "inprocess":
         parts = _in_process(fn, chunks, os.environ.get(CORES_ENV, "") if processes is None else "")
     elif name == "processes":
-        parts = list(_pool(param).map(_timed_chunk, [fn] * len(chunks), chunks))
+        parts = _pool_map(param, fn, chunks)
     else:
         client = dask_client(param)
         futures = client.map(_timed_chunk, [fn] * len(chunks), chunks, pure=False)
@@ -195,8 +195,30 @@ def _pool(n: int):
 
         ctx = mp.get_context("forkserver")
         ctx.set_forkserver_preload(["numpy", "scipy.optimize", "sparsebounds.tasks"])
-        _pools[n] = ProcessPoolExecutor(max_workers=n, mp_context=ctx)
+        _pools[n] = ProcessPoolExecutor(max_workers=n, mp_context=ctx, initializer=_exit_quietly_on_interrupt)
     return _pools[n]
+
+
+def _exit_quietly_on_interrupt() -> None:
+    """In a pool worker: SIGINT ends the process without a traceback. Jupyter interrupts the kernel's whole
+    process group, on "interrupt" and before every clean shutdown, so idle workers got it at the end of every
+    notebook and each printed a KeyboardInterrupt traceback; a busy one now stops its task too."""
+    import signal
+    import sys
+
+    signal.signal(signal.SIGINT, lambda signum, frame: sys.exit(1))
+
+
+def _pool_map(n: int, fn: Callable, chunks: list) -> list:
+    """The chunks on the pool of ``n`` workers; a pool broken by an interrupt (or a crashed worker) is replaced
+    once, so the next map after an interrupted one runs."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    try:
+        return list(_pool(n).map(_timed_chunk, [fn] * len(chunks), chunks))
+    except BrokenProcessPool:
+        _pools.pop(n).shutdown(wait=False, cancel_futures=True)
+        return list(_pool(n).map(_timed_chunk, [fn] * len(chunks), chunks))
 
 
 def dask_client(address: str):

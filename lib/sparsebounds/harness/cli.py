@@ -1,4 +1,4 @@
-"""Command line: ``python -m sparsebounds run ...`` and ``python -m sparsebounds claims [--json]``."""
+"""Command line: ``python -m sparsebounds run ...``, ``... sync NN_name.md ...`` and ``... claims [--json]``."""
 from __future__ import annotations
 
 import argparse
@@ -20,6 +20,8 @@ def main(argv=None) -> int:
     r.add_argument("-p", dest="params", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
                    help="override a parameter (output goes under build/<profile>-<parameters>/, never over "
                         "committed files)")
+    y = sub.add_parser("sync", help="write each notebook's .md (the source) into its .ipynb, outputs kept")
+    y.add_argument("mds", nargs="+", help="notebooks/NN_name.md files")
     c = sub.add_parser("claims", help="print the claims report")
     c.add_argument("--json", action="store_true", help="print claims.json instead of the table")
     c.add_argument("--profile", default="default")
@@ -28,6 +30,12 @@ def main(argv=None) -> int:
         from .runner import run
         return run(args.notebooks, args.profile, args.jobs, [tuple(p) for p in args.params],
                    scheduler=args.scheduler)
+    if args.cmd == "sync":
+        from pathlib import Path
+
+        from .pairs import sync
+        sync([Path(m) for m in args.mds])
+        return 0
     from .runner import BUILD, FIGURES
     folder = FIGURES if args.profile == "default" else BUILD / args.profile / "figures"
     path = folder / "claims.json"

@@ -16,8 +16,8 @@ CHECKED = "pairs-checked.json"  # in the runner's state folder: digests of pairs
 
 
 def fix_hint(md: Path) -> str:
-    return (f"The .md is the source: run `make sync` (jupytext --update --to ipynb notebooks/{md.name}: it writes "
-            f"the .md's cells into the .ipynb, keeping the outputs), then `make figures` to execute them. If "
+    return (f"The .md is the source: run `make sync` (python -m sparsebounds sync notebooks/{md.name}: it writes "
+            f"the .md's cells and full profile into the .ipynb, keeping the outputs), then `make figures` to execute them. If "
             f"the .ipynb holds the edit you want (made in Jupyter without jupytext), first carry it into the .md "
             f"with `.venv/bin/jupytext --to md:myst notebooks/{md.with_suffix('.ipynb').name}`.")
 
@@ -77,6 +77,28 @@ def differences(ipynb: Path) -> list[str]:
             continue
         break
     return problems
+
+
+def sync(mds: list[Path]) -> None:
+    """``make sync``: each .md's cells into its .ipynb (jupytext --update: outputs and cell ids of unchanged cells
+    kept; a new .md gets its .ipynb), and its `sparsebounds` metadata (full profile, constraints), which
+    jupytext's update leaves as the .ipynb had it."""
+    import jupytext
+    import nbformat
+    from jupytext.cli import jupytext as jupytext_cli
+
+    if jupytext_cli(["--quiet", "--update", "--to", "ipynb", *map(str, mds)]) not in (0, None):
+        raise RuntimeError(f"jupytext could not write the .ipynb of {[m.name for m in mds]}")
+    for md in mds:
+        want = jupytext.read(md, fmt="md:myst").metadata.get("sparsebounds")
+        ipynb = md.with_suffix(".ipynb")
+        nb = nbformat.read(ipynb, as_version=4)
+        if nb.metadata.get("sparsebounds") != want:
+            if want is None:
+                nb.metadata.pop("sparsebounds")
+            else:
+                nb.metadata["sparsebounds"] = want
+            jupytext.write(nb, ipynb, fmt="ipynb")
 
 
 def _digest(ipynb: Path, md: Path) -> str:
