@@ -105,7 +105,8 @@ def test_a_lost_tag_metadata_or_cell_is_reported(tmp_path):
 def test_make_sync_carries_the_full_profile_values(tmp_path):
     """jupytext's --update alone keeps the .ipynb's notebook metadata: an edited full profile never arrived."""
     ipynb, md = _copy_pair(tmp_path, "04")
-    md.write_text(md.read_text(encoding="utf-8").replace("    n_boot: 10000\n", "    n_boot: 100\n", 1), encoding="utf-8")
+    text = md.read_text(encoding="utf-8")
+    md.write_text(text.replace("    n_boot: 10000\n", "    n_boot: 100\n", 1), encoding="utf-8")
     assert pairs.differences(ipynb)
     _sync(md)
     assert pairs.differences(ipynb) == []

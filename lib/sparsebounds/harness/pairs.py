@@ -17,7 +17,8 @@ CHECKED = "pairs-checked.json"  # in the runner's state folder: digests of pairs
 
 def fix_hint(md: Path) -> str:
     return (f"The .md is the source: run `make sync` (python -m sparsebounds sync notebooks/{md.name}: it writes "
-            f"the .md's cells and full profile into the .ipynb, keeping the outputs), then `make figures` to execute them. If "
+            f"the .md's cells and full profile into the .ipynb, keeping the outputs), then `make figures` to "
+            f"execute them. If "
             f"the .ipynb holds the edit you want (made in Jupyter without jupytext), first carry it into the .md "
             f"with `.venv/bin/jupytext --to md:myst notebooks/{md.with_suffix('.ipynb').name}`.")
 
