@@ -127,6 +127,7 @@ def slowest_direction_labels(u0, H) -> np.ndarray:
 
 
 # ------------------------------------------------------------------ gradient descent
+CACHE_BYTES = 8 << 20   # hidden activations of a training batch above this: one (replicate, label set) at a time
 def train_gd(W0, a, X, Y, eta, steps: int, *, dtype=np.float64) -> dict:
     """Full-batch GD on ½‖u − y‖² over the first layer, for S initialisations × L label sets of one width at once
     (the L networks of an initialisation start from the same weights: paired comparisons between label sets).
@@ -149,33 +150,37 @@ def train_gd(W0, a, X, Y, eta, steps: int, *, dtype=np.float64) -> dict:
     Yd = np.asarray(Y, dtype)
     acol = np.asarray(a / np.sqrt(m), dtype)[:, None, :, None]                          # (S, 1, m, 1)
     coef = np.asarray(a[:, None, :] * (np.asarray(eta, float) / np.sqrt(m))[:, None, None], dtype)  # (S, 1, m)
-    Z = np.empty((S, n, L * m), dtype)
-    Z4 = Z.reshape(S, n, L, m).transpose(0, 2, 1, 3)                                    # (S, L, n, m) view
     res = np.empty((steps + 1, S, L, n))
     mmax = np.empty((steps + 1, S, L))
     mrms = np.empty((steps + 1, S, L))
     # work arrays reused every step (fresh (S, d, L·m) temporaries cost page faults; the arithmetic is the same)
     Wt4 = Wt.reshape(S, d, L, m)                                                        # view of Wt
     Dt = np.empty((S, d, L, m), dtype)
-    G = np.empty((S, L, d, m), dtype)
-    S0 = None
+    S0 = np.matmul(Xd, Wt) > 0
+    if S * n * L * m * Wt.itemsize <= CACHE_BYTES:
+        blocks = [(slice(None), slice(None))]
+    else:   # one (replicate, label set) at a time: its (n, m) activations stay in cache between the passes
+        blocks = [(slice(s, s + 1), slice(j, j + 1)) for s in range(S) for j in range(L)]
+    sb, lb = (S, L) if len(blocks) == 1 else (1, 1)
+    Zb = np.empty((sb, lb, n, m), dtype)
+    Gb = np.empty((sb, lb, d, m), dtype)
+    r = np.empty((S, L, n), dtype)
     for k in range(steps + 1):
-        np.matmul(Xd, Wt, out=Z)                                                       # w_r·x_i
-        if S0 is None:
-            S0 = Z > 0
-        np.maximum(Z, 0.0, out=Z)
-        r = Yd - np.matmul(Z4, acol)[..., 0]                                           # y − u, (S, L, n)
-        res[k] = r
         np.subtract(Wt4, W0t.reshape(S, d, L, m), out=Dt)
         mv = np.sqrt(np.einsum("sdlm,sdlm->slm", Dt, Dt, dtype=float))
         mmax[k] = mv.max(-1)
         mrms[k] = np.sqrt((mv ** 2).mean(-1))
-        if k == steps:
-            break
-        np.greater(Z, 0.0, out=Z)                                                      # activation pattern
-        np.matmul(XT[:, None] * r[:, :, None, :], Z4, out=G)                            # Σ_i (y_i − u_i) S_ri x_i
-        G *= coef[:, :, None, :]                                                       # (S, L, d, m)
-        Wt4 += G.transpose(0, 2, 1, 3)                                                 # W −= η ∂L/∂W
+        for bs, bl in blocks:
+            np.matmul(Xd[bs, None], Wt4[bs, :, bl].transpose(0, 2, 1, 3), out=Zb)       # w_r·x_i, (s, l, n, m)
+            np.maximum(Zb, 0.0, out=Zb)
+            r[bs, bl] = Yd[bs, bl] - np.matmul(Zb, acol[bs])[..., 0]                    # y − u, (S, L, n)
+            if k == steps:
+                continue
+            np.greater(Zb, 0.0, out=Zb)                                                 # activation pattern
+            np.matmul(XT[bs, None] * r[bs, bl, None, :], Zb, out=Gb)                    # Σ_i (y_i − u_i) S_ri x_i
+            Gb *= coef[bs, :, None, :]                                                  # (s, l, d, m)
+            Wt4[bs, :, bl] += Gb.transpose(0, 2, 1, 3)                                  # W −= η ∂L/∂W
+        res[k] = r
     S_end = np.matmul(Xd, Wt) > 0
     flipped = (S_end != S0).reshape(S, n, L, m).mean(axis=(1, 3))
     P = S_end.reshape(S, n, L, m).transpose(0, 2, 1, 3).astype(dtype)                   # (S, L, n, m)
