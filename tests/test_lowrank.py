@@ -120,7 +120,8 @@ def test_full_batch_is_gradient_descent():
 
 
 def test_train_wide_fused_update_matches_plain_numpy():
-    """The in-place BLAS update of train_wide is W1 <- (1 - 2 mu lambda) W1 - mu G1, checked against numpy."""
+    """The in-place update of train_wide (scale, then subtract from a reused buffer) is
+    W1 <- (1 - 2 mu lambda) W1 - mu G1, checked against the plain formula."""
     seed, B, mu, lam, d, steps = 3, 2, 0.2, 0.1, 24, 30
     X, Y, Xt, Yt, U = lowrank.wide_task(seed, d_in=d, latent_dim=2, noise=0.5, n_train=50, n_test=10)
     W1, W2 = lowrank.wide_init(seed, d, d)
@@ -137,6 +138,13 @@ def test_train_wide_fused_update_matches_plain_numpy():
     sv = np.linalg.svd(W1, compute_uv=False)
     assert np.allclose(got["at"][steps]["sv"], sv, rtol=1e-9, atol=1e-12)
     assert got["K"] == K and got["bound"] == B * K
+
+
+def test_train_wide_says_when_it_diverges():
+    """A step far above the stable range: a clear error naming the step, not a LAPACK error about NaNs."""
+    with pytest.raises(FloatingPointError, match="smaller step"):
+        lowrank.train_wide(1, 50.0, 0.001, 3, checkpoints=(60,), eps=0.5, width=24, d_in=24, latent_dim=2,
+                           noise=0.5, n_train=50, n_test=10)
 
 
 def test_train_grid_shapes_and_decrease(run):
