@@ -42,15 +42,23 @@ import numpy as np
 from .seeds import rng as named_rng
 
 ACTIVATIONS = ("relu", "tanh")
+KINDS = ("shallow", "tree")
 
 
 # ------------------------------------------------------------------ activations
-def _act(z, kind):
+def _act_(z, kind):
+    """σ(z) in place: the one activation of predict and training (``kind`` checked when the Net was made)."""
     if kind == "relu":
-        return np.maximum(z, 0.0)
-    if kind == "tanh":
-        return np.tanh(z)
-    raise ValueError(f"activation {kind!r} not in {ACTIVATIONS}")
+        return np.maximum(z, 0.0, out=z)
+    return np.tanh(z, out=z)
+
+
+def _dact_(h, kind):
+    """σ'(z) in place, from h = σ(z)."""
+    if kind == "relu":
+        return np.greater(h, 0.0, out=h)   # 1 where h > 0, else 0 (np.sign is ~20x slower on float32)
+    np.multiply(h, h, out=h)
+    return np.subtract(1.0, h, out=h)
 
 
 # ------------------------------------------------------------------ the network record
@@ -64,6 +72,13 @@ class Net:
     mask: np.ndarray                # (B, N) active hidden units (per node for trees)
     widths: np.ndarray = field(default_factory=lambda: np.zeros(0, int))   # (B,)
     seeds: np.ndarray = field(default_factory=lambda: np.zeros(0, int))    # (B,) or (B, k): init keys
+
+    def __post_init__(self):
+        """The one check of the names: everything after (predict, training) trusts ``kind`` and ``activation``."""
+        if self.kind not in KINDS:
+            raise ValueError(f"kind {self.kind!r} not in {KINDS}")
+        if self.activation not in ACTIVATIONS:
+            raise ValueError(f"activation {self.activation!r} not in {ACTIVATIONS}")
 
     @property
     def batch(self) -> int:
@@ -109,8 +124,6 @@ def shallow(seeds, d: int, widths, activation: str = "relu", dtype=np.float64, *
     The initial weights of member (width n, s) are drawn in float64 from the named stream
     ``seeds.rng(seed, "shallow-init", d, n, *s)`` and then cast to ``dtype`` (float32 runs about 3x faster;
     gradients are exact in either)."""
-    if activation not in ACTIVATIONS:
-        raise ValueError(f"activation {activation!r} not in {ACTIVATIONS}")
     w_of, s_of = _pairs(seeds, widths)
     B, Nmax = w_of.size, int(w_of.max())
     W = np.zeros((B, Nmax, d))
@@ -128,8 +141,6 @@ def shallow(seeds, d: int, widths, activation: str = "relu", dtype=np.float64, *
 def tree(seeds, d: int, widths, activation: str = "relu", dtype=np.float64, *, seed: int = 0) -> Net:
     """Binary-tree networks (d = 2**depth inputs, d − 1 nodes of ``width`` units each); ``seeds`` and dtype as
     in :func:`shallow`, initial weights from the named stream ``seeds.rng(seed, "tree-init", d, n, *s)``."""
-    if activation not in ACTIVATIONS:
-        raise ValueError(f"activation {activation!r} not in {ACTIVATIONS}")
     depth = int(round(np.log2(d)))
     if d < 2 or 2 ** depth != d:
         raise ValueError(f"tree networks need d a power of 2 >= 2, got {d}")
@@ -176,14 +187,13 @@ def n_params(net: Net) -> np.ndarray:
 
 
 # ------------------------------------------------------------------ forward / backward
-def _forward_shallow(net, X, keep=False):
+def _forward_shallow(net, X):
     p = net.params
     aeff = p["a"] * net.mask
-    Z = np.matmul(X, np.swapaxes(p["W"], 1, 2))                              # (B, P, N)
-    Z += p["b"][:, None, :]
-    H = _act(Z, net.activation)
-    out = np.matmul(H, aeff[:, :, None])[..., 0] + p["c"][:, None]      # (B, P)
-    return (out, (Z, H, aeff)) if keep else out
+    H = np.matmul(X, np.swapaxes(p["W"], 1, 2))                              # (B, P, N)
+    H += p["b"][:, None, :]
+    _act_(H, net.activation)
+    return np.matmul(H, aeff[:, :, None])[..., 0] + p["c"][:, None]      # (B, P)
 
 
 def _tree_inputs(X, d):
@@ -194,27 +204,23 @@ def _tree_inputs(X, d):
     return X.reshape(X.shape[0], X.shape[1], K0, 2).transpose(0, 2, 1, 3)
 
 
-def _forward_tree(net, X, keep=False):
+def _forward_tree(net, X):
     p = net.params
     B = net.batch
     U = _tree_inputs(X, net.d)
     if U.ndim == 3:
         U = np.broadcast_to(U, (B,) + U.shape)
-    cache = []
     for lvl in range(net.depth):
         W, b = p[f"W{lvl}"], p[f"b{lvl}"]
         aeff = p[f"a{lvl}"] * net.mask[:, None, :]
-        Z = np.einsum("bkpi,bkni->bkpn", U, W, optimize=True)               # (B, K, P, n)
-        Z += b[:, :, None, :]
-        H = _act(Z, net.activation)
+        H = np.einsum("bkpi,bkni->bkpn", U, W, optimize=True)               # (B, K, P, n)
+        H += b[:, :, None, :]
+        _act_(H, net.activation)
         out = np.matmul(H, aeff[..., None])[..., 0] + p[f"c{lvl}"][:, :, None]   # (B, K, P)
-        if keep:
-            cache.append((U, Z, H, aeff))
         K = out.shape[1]
         if K > 1:
             U = out.reshape(B, K // 2, 2, -1).transpose(0, 1, 3, 2)
-    out = out[:, 0, :]
-    return (out, cache) if keep else out
+    return out[:, 0, :]
 
 
 PREDICT_ELEMENTS = 1 << 21   # hidden activations (all members) per block of points in predict: ~16 MB in float64
@@ -266,21 +272,6 @@ def _work(name, shape, dtype):
     if buf is None or buf.size < n:
         buf = _WORK[(name, dtype)] = np.empty(max(n, 1), dtype)
     return buf[:n].reshape(shape)
-
-
-def _act_(z, kind):
-    """σ(z) in place."""
-    if kind == "relu":
-        return np.maximum(z, 0.0, out=z)
-    return np.tanh(z, out=z)
-
-
-def _dact_(h, kind):
-    """σ'(z) in place, from h = σ(z)."""
-    if kind == "relu":
-        return np.greater(h, 0.0, out=h)   # 1 where h > 0, else 0 (np.sign is ~20x slower on float32)
-    np.multiply(h, h, out=h)
-    return np.subtract(1.0, h, out=h)
 
 
 def _default_block(net):
