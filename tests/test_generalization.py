@@ -38,6 +38,22 @@ def test_toeplitz_identity_and_its_mutations():
         assert not checks.close(fro, rhs * n_in / n_out, rtol=1e-3).holds   # n_in in place of n_out
 
 
+# ------------------------------------------------------------------ the target
+def test_cosine_tree_function_is_the_fixed_composition():
+    X = np.random.default_rng(2).uniform(-1, 1, (200, 8))
+    h = lambda a, b: 0.5 * np.cos(a + b) + 0.25 * a * b                      # noqa: E731
+    x = X.T
+    want = h(h(h(x[0], x[1]), h(x[2], x[3])), h(h(x[4], x[5]), h(x[6], x[7])))
+    assert np.array_equal(gen.cosine_tree_function(X), want)
+    assert not np.allclose(gen.cosine_tree_function(X[:, [2, 1, 0, 3, 4, 5, 6, 7]]), want)   # a tree, not a sum
+    assert np.abs(want).max() <= 1
+    Xs, y = gen.make_data(2, 50, 8, 0.1, np.random.default_rng(3))
+    rng = np.random.default_rng(3)                                           # inputs, then label noise
+    X2 = rng.uniform(-1, 1, (2, 50, 8))
+    assert np.array_equal(Xs, X2)
+    assert np.array_equal(y, gen.cosine_tree_function(X2) + 0.1 * rng.standard_normal((2, 50)))
+
+
 # ------------------------------------------------------------------ the augmented (bias-free) network
 @pytest.fixture(scope="module")
 def small_tree():

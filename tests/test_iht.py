@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from mutations import drop_factor, evaluate, registered_bound
 
-from sparsebounds import iht, seeds
+from sparsebounds import iht, seeds, sparse_instances
 from sparsebounds.harness import checks, parameters
 
 PHI = (1 + np.sqrt(5)) / 2
@@ -26,7 +26,7 @@ def test_supports_count_and_order():
 
 
 def test_rip_constant_matches_brute_force():
-    A = iht.gaussian_matrices([3, 4], 9, 7)
+    A = sparse_instances.gaussian_designs([3, 4], 9, 7)
     got, T = iht.rip_constant(A, 3, chunk=5, return_support=True)
     for b in range(2):
         best = 0.0
@@ -54,16 +54,16 @@ def test_hard_threshold_keeps_largest():
 
 
 def test_iht_recovers_when_condition_holds():
-    A = iht.gaussian_matrices([11], 640, D)
-    x = iht.sparse_signals(2, 1, 20, D, S)
+    A = sparse_instances.gaussian_designs([11], 640, D)
+    x = sparse_instances.sparse_signals(2, 1, 20, D, S)
     xs = iht.iht(A, np.matmul(x, A.transpose(0, 2, 1)), S, 40)
     assert np.abs(xs[-1] - x).max() < 1e-10
     assert np.array_equal(xs[0], np.zeros_like(x))
 
 
 def test_step_ratio_matches_iht_step():
-    A = iht.gaussian_matrices([5], 50, D)
-    x = iht.sparse_signals(3, 1, 8, D, S)
+    A = sparse_instances.gaussian_designs([5], 50, D)
+    x = sparse_instances.sparse_signals(3, 1, 8, D, S)
     xs = iht.iht(A, np.matmul(x, A.transpose(0, 2, 1)), S, 2)
     z = xs[1]
     r = iht.step_ratio(A, z, x, S)
@@ -73,8 +73,8 @@ def test_step_ratio_matches_iht_step():
 
 def test_named_streams_are_separate():
     """Design, signals, noise and the hard-pair search draw from different streams (not all default_rng(0))."""
-    A = iht.gaussian_matrices([seeds.rng(0, "design", 0, 0)], 20, D)[0]
-    x = iht.sparse_signals(seeds.rng(0, "signal", 0, 0), 1, 1, D, S)
+    A = sparse_instances.gaussian_designs([seeds.rng(0, "design", 0, 0)], 20, D)[0]
+    x = sparse_instances.sparse_signals(seeds.rng(0, "signal", 0, 0), 1, 1, D, S)
     first = {seeds.rng(0, name, 0, 0).standard_normal() for name in ("design", "signal", "noise")}
     first.add(seeds.rng(0, "adversarial", 0).standard_normal())
     assert len(first) == 4

@@ -93,8 +93,13 @@ def test_lbfgs_decreases_loss():
 def test_bad_arguments():
     with pytest.raises(ValueError):
         nw.tree([0], 6, [2])
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="activation"):
         nw.shallow([0], 3, [2], "sigmoid")
+    net = nw.tree([0], 4, [2])
+    with pytest.raises(ValueError, match="activation"):       # checked wherever a Net is made, not only in tree()
+        nw.Net(net.kind, net.d, "sigmoid", net.params, net.mask)
+    with pytest.raises(ValueError, match="kind"):
+        nw.Net("dense", net.d, net.activation, net.params, net.mask)
 
 
 def test_blocked_gradient_equals_full_batch():

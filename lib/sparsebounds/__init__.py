@@ -16,6 +16,7 @@ The harness (``sparsebounds.harness``) runs the notebooks and records what they 
 The science, one idea per module (they import from the harness only ``checks`` and ``blas``):
   seeds           -- named random streams: rng(seed, "design", d, j); every draw comes from one
   tasks           -- one map for the seeded work units: in-process, local processes or a Dask cluster
+  sparse_instances-- 01, 06, 07: Gaussian designs and s-sparse signals, drawn from named streams
   proximal        -- 01: ISTA / FISTA / gradient descent, Lasso and worst-case instances
   compositional   -- 02, 03: smooth and tree-compositional targets, grid approximants, error propagation
   networks        -- batched shallow and tree networks trained with Adam (02, 03, 04)

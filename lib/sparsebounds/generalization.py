@@ -58,12 +58,16 @@ def toeplitz_norms(w: np.ndarray, n_in: int, stride: int = 1):
 
 # ------------------------------------------------------------------ the compositional task
 def h_node(a, b):
-    """The bivariate constituent of THEORY A2: 0.5 cos(a + b) + 0.25 a b (maps [−1,1]² into [−1,1])."""
+    """The bivariate constituent of :func:`cosine_tree_function`: 0.5 cos(a + b) + 0.25 a b (maps [−1,1]² into
+    [−1,1])."""
     return 0.5 * np.cos(a + b) + 0.25 * a * b
 
 
-def tree_target(X: np.ndarray) -> np.ndarray:
-    """f(x) = h(h(x1, x2), h(x3, x4)) ... on a binary tree over the last axis (d a power of 2)."""
+def cosine_tree_function(X: np.ndarray) -> np.ndarray:
+    """f(x) = h(h(x1, x2), h(x3, x4)) ... on a binary tree over the last axis (d a power of 2), every node the
+    same :func:`h_node`: notebook 04's one fixed, smooth (C^∞) target. Not
+    :class:`sparsebounds.compositional.TreeTarget` (notebooks 03, 10): a random family of trees whose every node is
+    its own A sin(ω(a + b) + φ) + B (a − b)|a − b|/2, of smoothness exactly 2."""
     v = X
     while v.shape[-1] > 1:
         v = h_node(v[..., 0::2], v[..., 1::2])
@@ -71,10 +75,11 @@ def tree_target(X: np.ndarray) -> np.ndarray:
 
 
 def make_data(n_sets: int, m: int, d: int, noise: float, rng: np.random.Generator):
-    """n_sets independent samples: x uniform on [−1, 1]^d, y = tree_target(x) + noise·N(0, 1); (S, m, d), (S, m).
+    """n_sets independent samples: x uniform on [−1, 1]^d, y = cosine_tree_function(x) + noise·N(0, 1); (S, m, d),
+    (S, m).
     Inputs and label noise are drawn from ``rng``, in that order."""
     X = rng.uniform(-1, 1, (n_sets, m, d))
-    return X, tree_target(X) + noise * rng.standard_normal((n_sets, m))
+    return X, cosine_tree_function(X) + noise * rng.standard_normal((n_sets, m))
 
 
 def clipped_sq_loss(pred, y) -> np.ndarray:

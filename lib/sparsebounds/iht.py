@@ -3,7 +3,8 @@
 Convention: A has shape (B, m, d) with entries N(0, 1/m); x is s-sparse in R^d; y = A x + e. IHT with unit
 step from x^0 = 0:  x^{n+1} = H_s(x^n + Aᵀ(y − A x^n)), H_s keeping the s largest entries in modulus.
 The restricted isometry constant δ_k(A) = max_{|T| = k} ‖A_Tᵀ A_T − I‖₂ is computed EXACTLY by
-enumerating all C(d, k) supports (only sensible for small d, e.g. d = 20, k ≤ 6).
+enumerating all C(d, k) supports (only sensible for small d, e.g. d = 20, k ≤ 6). The Gaussian matrices and the
+sparse signals are :mod:`sparsebounds.sparse_instances`' (``gaussian_designs``, ``sparse_signals``).
 """
 from __future__ import annotations
 
@@ -13,15 +14,9 @@ from math import comb
 
 import numpy as np
 
-from . import seeds
+from . import seeds, sparse_instances
 from .harness.blas import one_blas_thread
 from .tasks import map_tasks
-
-
-def gaussian_matrices(rngs, m: int, d: int) -> np.ndarray:
-    """A batch of (len(rngs), m, d) Gaussian matrices with N(0, 1/m) entries, one generator per matrix (a
-    :func:`sparsebounds.seeds.rng` stream, or anything np.random.default_rng takes)."""
-    return np.array([np.random.default_rng(rng).standard_normal((m, d)) / np.sqrt(m) for rng in rngs])
 
 
 def supports(d: int, k: int) -> np.ndarray:
@@ -104,25 +99,6 @@ def iht(A: np.ndarray, y: np.ndarray, s: int, n_iter: int, x0: np.ndarray | None
         x = hard_threshold(x + np.matmul(r, A), s)
         xs[k] = x
     return xs
-
-
-def sparse_signals(rng, B: int, R: int, d: int, s: int, *, kind: str = "gauss") -> np.ndarray:
-    """(B, R, d) s-sparse signals on random supports; ``kind`` 'gauss' (N(0,1) values), 'sign' (±1) or
-    'decay' (magnitudes 1, 10^-1/2, 10^-1, ...: hard for support detection). ``rng``: a generator (a
-    :func:`sparsebounds.seeds.rng` stream) or anything np.random.default_rng takes."""
-    rng = np.random.default_rng(rng)
-    x = np.zeros((B, R, d))
-    supp = np.argsort(rng.random((B, R, d)), axis=-1)[..., :s]
-    if kind == "gauss":
-        vals = rng.standard_normal((B, R, s))
-    elif kind == "sign":
-        vals = rng.choice([-1.0, 1.0], (B, R, s))
-    elif kind == "decay":
-        vals = rng.choice([-1.0, 1.0], (B, R, s)) * 10.0 ** (-0.5 * np.arange(s))
-    else:
-        raise ValueError(f"unknown kind {kind!r}")
-    np.put_along_axis(x, supp, vals, axis=-1)
-    return x
 
 
 @one_blas_thread
@@ -244,7 +220,7 @@ def experiment_row(d: int, s: int, j: int, m: int, n_mats: int, n_signals: int, 
     the named streams (seed, "design" | "signal" | "noise" | "adversarial", j, ...)). A dict: m, d3, d2
     (n_mats,), step_traj, step_adv, conv (n_mats,), first_hit (n_mats, kinds * n_signals), noisy = (errors
     (n_iter + 1, n_mats, n_signals), ‖e‖, ‖x‖), curve (n_iter + 1, n_mats, kinds * n_signals)."""
-    A = gaussian_matrices([seeds.rng(seed, "design", j, i) for i in range(n_mats)], m, d)
+    A = sparse_instances.gaussian_designs([seeds.rng(seed, "design", j, i) for i in range(n_mats)], m, d)
     d3, T3 = rip_constant(A, 3 * s, return_support=True)
     d2 = rip_constant(A, 2 * s)
     At = A.transpose(0, 2, 1)
@@ -253,7 +229,7 @@ def experiment_row(d: int, s: int, j: int, m: int, n_mats: int, n_signals: int, 
     first_hit = np.zeros((n_mats, len(SIGNAL_KINDS) * n_signals))
     curves, noisy = [], None
     for k, kind in enumerate(SIGNAL_KINDS):
-        x = sparse_signals(seeds.rng(seed, "signal", j, k), n_mats, n_signals, d, s, kind=kind)
+        x = sparse_instances.sparse_signals(seeds.rng(seed, "signal", j, k), n_mats, n_signals, d, s, kind=kind)
         y = np.matmul(x, At)
         err, ratio = error_ratios(iht(A, y, s, n_iter), x)
         step_max = np.maximum(step_max, np.nanmax(np.nan_to_num(ratio, nan=0.0), axis=(0, 2)))

@@ -42,15 +42,23 @@ import numpy as np
 from .seeds import rng as named_rng
 
 ACTIVATIONS = ("relu", "tanh")
+KINDS = ("shallow", "tree")
 
 
 # ------------------------------------------------------------------ activations
-def _act(z, kind):
+def _act_(z, kind):
+    """σ(z) in place: the one activation of predict and training (``kind`` checked when the Net was made)."""
     if kind == "relu":
-        return np.maximum(z, 0.0)
-    if kind == "tanh":
-        return np.tanh(z)
-    raise ValueError(f"activation {kind!r} not in {ACTIVATIONS}")
+        return np.maximum(z, 0.0, out=z)
+    return np.tanh(z, out=z)
+
+
+def _dact_(h, kind):
+    """σ'(z) in place, from h = σ(z)."""
+    if kind == "relu":
+        return np.greater(h, 0.0, out=h)   # 1 where h > 0, else 0 (np.sign is ~20x slower on float32)
+    np.multiply(h, h, out=h)
+    return np.subtract(1.0, h, out=h)
 
 
 # ------------------------------------------------------------------ the network record
@@ -64,6 +72,13 @@ class Net:
     mask: np.ndarray                # (B, N) active hidden units (per node for trees)
     widths: np.ndarray = field(default_factory=lambda: np.zeros(0, int))   # (B,)
     seeds: np.ndarray = field(default_factory=lambda: np.zeros(0, int))    # (B,) or (B, k): init keys
+
+    def __post_init__(self):
+        """The one check of the names: everything after (predict, training) trusts ``kind`` and ``activation``."""
+        if self.kind not in KINDS:
+            raise ValueError(f"kind {self.kind!r} not in {KINDS}")
+        if self.activation not in ACTIVATIONS:
+            raise ValueError(f"activation {self.activation!r} not in {ACTIVATIONS}")
 
     @property
     def batch(self) -> int:
@@ -109,8 +124,6 @@ def shallow(seeds, d: int, widths, activation: str = "relu", dtype=np.float64, *
     The initial weights of member (width n, s) are drawn in float64 from the named stream
     ``seeds.rng(seed, "shallow-init", d, n, *s)`` and then cast to ``dtype`` (float32 runs about 3x faster;
     gradients are exact in either)."""
-    if activation not in ACTIVATIONS:
-        raise ValueError(f"activation {activation!r} not in {ACTIVATIONS}")
     w_of, s_of = _pairs(seeds, widths)
     B, Nmax = w_of.size, int(w_of.max())
     W = np.zeros((B, Nmax, d))
@@ -128,8 +141,6 @@ def shallow(seeds, d: int, widths, activation: str = "relu", dtype=np.float64, *
 def tree(seeds, d: int, widths, activation: str = "relu", dtype=np.float64, *, seed: int = 0) -> Net:
     """Binary-tree networks (d = 2**depth inputs, d − 1 nodes of ``width`` units each); ``seeds`` and dtype as
     in :func:`shallow`, initial weights from the named stream ``seeds.rng(seed, "tree-init", d, n, *s)``."""
-    if activation not in ACTIVATIONS:
-        raise ValueError(f"activation {activation!r} not in {ACTIVATIONS}")
     depth = int(round(np.log2(d)))
     if d < 2 or 2 ** depth != d:
         raise ValueError(f"tree networks need d a power of 2 >= 2, got {d}")
@@ -176,16 +187,10 @@ def n_params(net: Net) -> np.ndarray:
 
 
 # ------------------------------------------------------------------ forward / backward
-def _forward_shallow(net, X, keep=False):
-    p = net.params
-    aeff = p["a"] * net.mask
-    Z = np.matmul(X, np.swapaxes(p["W"], 1, 2))                              # (B, P, N)
-    Z += p["b"][:, None, :]
-    H = _act(Z, net.activation)
-    out = np.matmul(H, aeff[:, :, None])[..., 0] + p["c"][:, None]      # (B, P)
-    return (out, (Z, H, aeff)) if keep else out
-
-
+# One forward pass for predict and training: hidden activations laid out (B, units, points), inputs carrying a
+# row of ones (the bias rides in the matmul), points in blocks of about BLOCK_ELEMENTS hidden activations
+# (never a B·units·P array: 1.6 GB for 40 trees of 31 nodes on 20,000 points), the activations in reused work
+# buffers. predict copies each block's outputs out; training keeps the block's activations for the backward pass.
 def _tree_inputs(X, d):
     """(P, d) -> (K0, P, 2) or (B, P, d) -> (B, K0, P, 2)."""
     K0 = d // 2
@@ -194,51 +199,100 @@ def _tree_inputs(X, d):
     return X.reshape(X.shape[0], X.shape[1], K0, 2).transpose(0, 2, 1, 3)
 
 
-def _forward_tree(net, X, keep=False):
-    p = net.params
-    B = net.batch
-    U = _tree_inputs(X, net.d)
-    if U.ndim == 3:
-        U = np.broadcast_to(U, (B,) + U.shape)
-    cache = []
-    for lvl in range(net.depth):
-        W, b = p[f"W{lvl}"], p[f"b{lvl}"]
-        aeff = p[f"a{lvl}"] * net.mask[:, None, :]
-        Z = np.einsum("bkpi,bkni->bkpn", U, W, optimize=True)               # (B, K, P, n)
-        Z += b[:, :, None, :]
-        H = _act(Z, net.activation)
-        out = np.matmul(H, aeff[..., None])[..., 0] + p[f"c{lvl}"][:, :, None]   # (B, K, P)
-        if keep:
-            cache.append((U, Z, H, aeff))
-        K = out.shape[1]
-        if K > 1:
-            U = out.reshape(B, K // 2, 2, -1).transpose(0, 1, 3, 2)
-    out = out[:, 0, :]
-    return (out, cache) if keep else out
-
-
-PREDICT_ELEMENTS = 1 << 21   # hidden activations (all members) per block of points in predict: ~16 MB in float64
-
-
-def predict(net: Net, X) -> np.ndarray:
-    """Outputs (B, P) for inputs X (P, d) shared by the batch, or (B, P, d).
-
-    Computed in blocks of points (about PREDICT_ELEMENTS hidden activations each): every output is the same
-    arithmetic as in one pass (each point's is independent of the others), without a hidden-activation array
-    of B·units·P entries (1.6 GB for 40 trees of 31 nodes on 20,000 points, mostly page faults): 18x faster
-    there. (Tree nets only; float32 outputs may move by one unit in the last place.)"""
+def _inputs(net, X) -> np.ndarray:
     X = np.asarray(X, net.dtype)
     if X.shape[-1] != net.d:
         raise ValueError(f"X has {X.shape[-1]} columns, the net has d = {net.d}")
-    if net.kind == "shallow":
-        return _forward_shallow(net, X)
-    P = X.shape[-2]
-    block = max(256, PREDICT_ELEMENTS // max(net.batch * net.mask.shape[1] * (net.d - 1), 1))
-    if P <= block:
-        return _forward_tree(net, X)
-    out = np.empty((net.batch, P), net.dtype)
+    return X
+
+
+def _input_blocks(net, X, block: int):
+    """(start, inputs) per block of ``block`` points, each a new contiguous array with a row of ones: shallow
+    (Pb, d + 1) for a shared X or (B, Pb, d + 1); tree the level-0 node inputs (K0, 3, Pb) or (B, K0, 3, Pb)."""
+    P, lead = X.shape[-2], X.shape[:-2]
     for i in range(0, P, block):
-        out[:, i:i + block] = _forward_tree(net, X[..., i:i + block, :])
+        Xb = X[..., i:i + block, :]
+        Pb = Xb.shape[-2]
+        if net.kind == "shallow":
+            xb = np.empty(lead + (Pb, net.d + 1), net.dtype)
+            xb[..., :net.d] = Xb
+            xb[..., net.d] = 1.0
+        else:
+            xb = np.empty(lead + (net.d // 2, 3, Pb), net.dtype)
+            xb[..., :2, :] = _tree_inputs(Xb, net.d).swapaxes(-1, -2)
+            xb[..., 2, :] = 1.0
+        yield i, xb
+
+
+def _shallow_layer(net):
+    """([W b] (B, N, d + 1), a ⊙ mask (B, N), c (B,)): the parameters as the forward pass reads them."""
+    p = net.params
+    return np.concatenate([p["W"], p["b"][:, :, None]], axis=-1), p["a"] * net.mask, p["c"]
+
+
+def _shallow_forward(net, layer, xb):
+    """One block: hidden activations Z (B, N, Pb) (a work buffer) and outputs (B, Pb). For a shared X the whole
+    batch is one GEMM [W b] X1ᵀ of B·N rows (not B small ones)."""
+    Wb, aeff, c = layer
+    B, N, d1 = Wb.shape
+    Pb = xb.shape[-2]
+    Z = _work("Z", (B, N, Pb), net.dtype)
+    if xb.ndim == 2:                                                          # shared inputs
+        np.matmul(Wb.reshape(B * N, d1), xb.T, out=Z.reshape(B * N, Pb))
+    else:
+        np.matmul(Wb, xb.transpose(0, 2, 1), out=Z)
+    _act_(Z, net.activation)
+    out = np.matmul(aeff[:, None, :], Z)[:, 0, :]                             # (B, Pb)
+    out += c[:, None]
+    return Z, out
+
+
+def _tree_layers(net):
+    """Per level: [W b] (B, K, n, 3), a ⊙ mask as rows (B, K, 1, n), c (B, K, 1, 1)."""
+    p = net.params
+    return ([np.concatenate([p[f"W{lvl}"], p[f"b{lvl}"][..., None]], axis=-1) for lvl in range(net.depth)],
+            [(p[f"a{lvl}"] * net.mask[:, None, :])[:, :, None, :] for lvl in range(net.depth)],
+            [p[f"c{lvl}"][:, :, None, None] for lvl in range(net.depth)])
+
+
+def _tree_forward(net, layers, xb):
+    """One block: per level the hidden activations Z (B, K, n, Pb) and the node inputs U1 (.., K, 3, Pb) (work
+    buffers), and the root's outputs (B, 1, 1, Pb). A level's outputs are the next level's input rows."""
+    Wb, arow, c = layers
+    B, n, dt = net.batch, net.mask.shape[1], net.dtype
+    Pb = xb.shape[-1]
+    U1 = xb                                                                    # (K0, 3, Pb) or (B, K0, 3, Pb)
+    Hs, Us = [], []
+    for lvl in range(net.depth):
+        K = Wb[lvl].shape[1]
+        Z = _work(f"Z{lvl}", (B, K, n, Pb), dt)
+        np.matmul(Wb[lvl], U1, out=Z)
+        _act_(Z, net.activation)
+        out = _work(f"o{lvl}", (B, K, 1, Pb), dt)
+        np.matmul(arow[lvl], Z, out=out)
+        out += c[lvl]
+        Hs.append(Z)
+        Us.append(U1)
+        if K > 1:
+            U1 = _work(f"U{lvl + 1}", (B, K // 2, 3, Pb), dt)
+            U1[:, :, :2, :] = out.reshape(B, K // 2, 2, Pb)
+            U1[:, :, 2, :] = 1.0
+    return Hs, Us, out
+
+
+def predict(net: Net, X) -> np.ndarray:
+    """Outputs (B, P) for inputs X (P, d) shared by the batch, or (B, P, d): the forward pass of training
+    (:func:`loss_and_grad`), block by block."""
+    X = _inputs(net, X)
+    out = np.empty((net.batch, X.shape[-2]), net.dtype)
+    if net.kind == "shallow":
+        layer = _shallow_layer(net)
+        for i, xb in _input_blocks(net, X, _default_block(net)):
+            out[:, i:i + xb.shape[-2]] = _shallow_forward(net, layer, xb)[1]
+    else:
+        layers = _tree_layers(net)
+        for i, xb in _input_blocks(net, X, _default_block(net)):
+            out[:, i:i + xb.shape[-1]] = _tree_forward(net, layers, xb)[2][:, 0, 0, :]
     return out
 
 
@@ -253,9 +307,9 @@ def _weight_names(net):
 
 BLOCK_ELEMENTS = 1 << 20   # hidden activations (all members) per block of data points: ~4 MB in float32
 
-# Work arrays of the training loop, reused from call to call (name, dtype) -> flat buffer. Allocating
-# fresh MB-sized temporaries every step made glibc map and zero new pages each time (it trims the heap
-# or uses mmap for large blocks): up to 5x slower elementwise passes, e.g. batched training slower than
+# Work arrays of the forward and backward passes, reused from call to call (name, dtype) -> flat buffer.
+# Allocating fresh MB-sized temporaries every step made glibc map and zero new pages each time (it trims the
+# heap or uses mmap for large blocks): up to 5x slower elementwise passes, e.g. batched training slower than
 # a Python loop over the members. Nothing returned to the caller aliases these buffers.
 _WORK: dict = {}
 
@@ -268,48 +322,18 @@ def _work(name, shape, dtype):
     return buf[:n].reshape(shape)
 
 
-def _act_(z, kind):
-    """σ(z) in place."""
-    if kind == "relu":
-        return np.maximum(z, 0.0, out=z)
-    return np.tanh(z, out=z)
-
-
-def _dact_(h, kind):
-    """σ'(z) in place, from h = σ(z)."""
-    if kind == "relu":
-        return np.greater(h, 0.0, out=h)   # 1 where h > 0, else 0 (np.sign is ~20x slower on float32)
-    np.multiply(h, h, out=h)
-    return np.subtract(1.0, h, out=h)
-
-
 def _default_block(net):
     units = net.batch * net.mask.shape[1] * (1 if net.kind == "shallow" else net.d // 2)
     return max(max(16, min(256, (1 << 23) // units)), BLOCK_ELEMENTS // units)
 
 
 def _prepare(net, X, y, block=None):
-    """Inputs with a column of ones appended (the bias rides in the matmul), cut into blocks of data points.
-
-    Shallow: X1 (P, d + 1) shared or (B, P, d + 1); tree: the level-0 node inputs (K0, 3, P) or
-    (B, K0, 3, P). Returns (P, [(inputs, targets), ...]) with contiguous blocks."""
-    X = np.asarray(X, net.dtype)
+    """The inputs cut into blocks of data points (:func:`_input_blocks`) with their targets: (P, [(inputs,
+    targets), ...]), contiguous blocks, made once per training run."""
+    X = _inputs(net, X)
     y = np.asarray(y, net.dtype)
-    if X.shape[-1] != net.d:
-        raise ValueError(f"X has {X.shape[-1]} columns, the net has d = {net.d}")
-    P = X.shape[-2]
-    X1 = np.concatenate([X, np.ones(X.shape[:-1] + (1,), net.dtype)], axis=-1)
-    if net.kind == "tree":                                                      # (…, K0, 3, P)
-        U = _tree_inputs(X, net.d)
-        X1 = np.concatenate([U, np.ones(U.shape[:-1] + (1,), net.dtype)], axis=-1).swapaxes(-1, -2)
     block = _default_block(net) if block is None else int(block)
-    if net.kind == "tree":
-        blocks = [(np.ascontiguousarray(X1[..., i:i + block]), np.ascontiguousarray(y[..., i:i + block]))
-                  for i in range(0, P, block)]
-    else:
-        blocks = [(np.ascontiguousarray(X1[..., i:i + block, :]), np.ascontiguousarray(y[..., i:i + block]))
-                  for i in range(0, P, block)]
-    return P, blocks
+    return X.shape[-2], [(xb, np.ascontiguousarray(y[..., i:i + block])) for i, xb in _input_blocks(net, X, block)]
 
 
 def loss_and_grad(net: Net, X, y, weight_decay: float = 0.0, block: int | None = None):
@@ -347,9 +371,8 @@ def _shallow_loss_and_grad(net, P, blocks):
     which saves two passes over the (B, N, points) array."""
     p, dt, kind = net.params, net.dtype, net.activation
     B, N, d = p["W"].shape
-    Wb = np.concatenate([p["W"], p["b"][:, :, None]], axis=-1)                # (B, N, d + 1)
-    aeff = p["a"] * net.mask
-    c = p["c"]
+    layer = _shallow_layer(net)                                               # [W b] (B, N, d + 1), a, c
+    aeff = layer[1]
     loss = np.zeros(B, dt)
     gc = np.zeros(B, dt)
     ga = np.zeros((B, N, 1), dt)
@@ -357,14 +380,7 @@ def _shallow_loss_and_grad(net, P, blocks):
     scale = 2.0 / P
     for xb, yb in blocks:
         Pb = xb.shape[-2]
-        Z = _work("Z", (B, N, Pb), dt)
-        if xb.ndim == 2:                                                      # shared inputs
-            np.matmul(Wb.reshape(B * N, d + 1), xb.T, out=Z.reshape(B * N, Pb))
-        else:
-            np.matmul(Wb, xb.transpose(0, 2, 1), out=Z)
-        _act_(Z, kind)
-        r = np.matmul(aeff[:, None, :], Z)[:, 0, :]                           # (B, Pb)
-        r += c[:, None]
+        Z, r = _shallow_forward(net, layer, xb)                               # (B, N, Pb), (B, Pb)
         r -= yb
         loss += np.einsum("bp,bp->b", r, r)
         r *= scale                                                            # dloss/dout
@@ -402,14 +418,9 @@ def _tree_loss_and_grad(net, P, blocks):
     gradient (a ⊙ W)ᵀ S, which is already the previous level's dout layout)."""
     p, dt, kind = net.params, net.dtype, net.activation
     B, n, depth = net.batch, net.mask.shape[1], net.depth
-    Wb, arow, aWt, c = [], [], [], []
-    for lvl in range(depth):
-        W = p[f"W{lvl}"]
-        Wb.append(np.concatenate([W, p[f"b{lvl}"][..., None]], axis=-1))      # (B, K, n, 3)
-        a = p[f"a{lvl}"] * net.mask[:, None, :]
-        arow.append(a[:, :, None, :])                                          # (B, K, 1, n)
-        aWt.append((W * a[..., None]).swapaxes(-1, -2))                        # (B, K, 2, n)
-        c.append(p[f"c{lvl}"][:, :, None, None])
+    layers = _tree_layers(net)
+    Wb, arow, c = layers                                                       # (B, K, n, 3), (B, K, 1, n), c
+    aWt = [(p[f"W{lvl}"] * arow[lvl][:, :, 0, :, None]).swapaxes(-1, -2) for lvl in range(depth)]   # (B, K, 2, n)
     loss = np.zeros(B, dt)
     gc = [np.zeros(ci.shape[:2], dt) for ci in c]
     ga = [np.zeros(a.shape[:2] + (n, 1), dt) for a in arow]
@@ -417,22 +428,7 @@ def _tree_loss_and_grad(net, P, blocks):
     scale = 2.0 / P
     for xb, yb in blocks:
         Pb = xb.shape[-1]
-        U1 = xb                                                                # (K0, 3, Pb) or (B, K0, 3, Pb)
-        Hs, Us = [], []
-        for lvl in range(depth):
-            K = Wb[lvl].shape[1]
-            Z = _work(f"Z{lvl}", (B, K, n, Pb), dt)
-            np.matmul(Wb[lvl], U1, out=Z)
-            _act_(Z, kind)
-            out = _work(f"o{lvl}", (B, K, 1, Pb), dt)
-            np.matmul(arow[lvl], Z, out=out)
-            out += c[lvl]
-            Hs.append(Z)
-            Us.append(U1)
-            if K > 1:
-                U1 = _work(f"U{lvl + 1}", (B, K // 2, 3, Pb), dt)
-                U1[:, :, :2, :] = out.reshape(B, K // 2, 2, Pb)
-                U1[:, :, 2, :] = 1.0
+        Hs, Us, out = _tree_forward(net, layers, xb)
         r = out[:, :, 0, :]                                                    # (B, 1, Pb)
         r -= yb[:, None, :] if yb.ndim == 2 else yb
         loss += np.einsum("bkp,bkp->b", r, r)

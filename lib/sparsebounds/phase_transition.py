@@ -21,7 +21,7 @@ import numpy as np
 from scipy.optimize import brentq, linprog
 from scipy.special import erfc
 
-from . import seeds
+from . import seeds, sparse_instances
 from .tasks import default_chunksize, map_tasks
 
 SQRT2 = np.sqrt(2.0)
@@ -145,14 +145,12 @@ LINES, DIAGRAM = "line instance", "diagram instance"
 
 def instance(seed: int, d: int, s: int, trial: int, stream: str = LINES):
     """One instance from its own named stream ``seeds.rng(seed, stream, d, s, trial)`` (``stream`` LINES or
-    DIAGRAM): a (d, d) N(0, 1) matrix whose first
-    m rows are the m-measurement design (row scaling does not change basis pursuit), and x s-sparse with N(0, 1)
+    DIAGRAM), drawn in this order by :mod:`sparsebounds.sparse_instances`: a (d, d) N(0, 1) matrix whose first
+    m rows are the m-measurement design (row scaling does not change basis pursuit), then x s-sparse with N(0, 1)
     values on a uniform support. Nested designs make success monotone in m (more rows, smaller feasible set)."""
     rng = seeds.rng(seed, stream, d, s, trial)
-    A = rng.standard_normal((d, d))
-    x = np.zeros(d)
-    x[rng.choice(d, s, replace=False)] = rng.standard_normal(s)
-    return A, x
+    A = sparse_instances.gaussian_design(rng, d, d, variance="1")
+    return A, sparse_instances.sparse_signal(rng, d, s, kind="gauss")
 
 
 def recovered(A: np.ndarray, x: np.ndarray, m: int, tol: float = 1e-5) -> bool:

@@ -13,7 +13,7 @@ from typing import Callable
 
 import numpy as np
 
-from . import seeds
+from . import seeds, sparse_instances
 
 Grad = Callable[[np.ndarray], np.ndarray]
 Prox = Callable[[np.ndarray, np.ndarray], np.ndarray]  # prox(v, step) for the nonsmooth part g
@@ -84,7 +84,8 @@ def fista(grad: Grad, x0: np.ndarray, L, n_iter: int, prox: Prox | None = None,
 
 # ---------------------------------------------------------------- Lasso instances
 def lasso_instances(instances, n: int, p: int, s: int, *, noise: float = 0.01, seed: int = 0):
-    """Gaussian designs A ~ N(0, 1/n) (S, n, p), s-sparse ±1 truths, b = A x_true + noise·N(0, 1).
+    """Gaussian designs A ~ N(0, 1/n) (S, n, p), s-sparse ±1 truths (both :mod:`sparsebounds.sparse_instances`),
+    b = A x_true + noise·N(0, 1).
 
     Instance k (an integer of ``instances``) draws its design, truth and noise from the named streams
     ``"design"``, ``"signal"``, ``"noise"`` of ``seed`` with key k: instances are independent."""
@@ -93,9 +94,8 @@ def lasso_instances(instances, n: int, p: int, s: int, *, noise: float = 0.01, s
     A, B, X = [], [], []
     for k in instances:
         design, signal, noise_rng = seeds.streams(seed, "design", "signal", "noise", keys=(k,))
-        a = design.standard_normal((n, p)) / np.sqrt(n)
-        x = np.zeros(p)
-        x[signal.choice(p, s, replace=False)] = signal.choice([-1.0, 1.0], s)
+        a = sparse_instances.gaussian_design(design, n, p)
+        x = sparse_instances.sparse_signal(signal, p, s, kind="sign")
         A.append(a), X.append(x), B.append(a @ x + noise * noise_rng.standard_normal(n))
     return np.array(A), np.array(B), np.array(X)
 
