@@ -178,3 +178,15 @@ def test_arguments_of_passes_an_experiment_only_what_it_takes():
     values = {"n": 3, "scale": 0.5, "n_boot": 200}      # n_boot sizes a verdict, not the experiment
     assert parameters.arguments_of(experiment, values) == {"n": 3, "scale": 0.5}
     assert experiment(**parameters.arguments_of(experiment, values)) == 1.5
+
+
+def test_running_profile_names_the_profile_whose_values_a_notebook_holds():
+    """A notebook registers a full-profile finding as expected only when its values are the full profile's."""
+    default, full = parameters.profile_values("10", "default"), parameters.profile_values("10", "full")
+    assert default == parameters.notebook_defaults("10") and full != default
+    assert full["n"] == 100 and full["steps"] == 400                        # from the notebook's metadata
+    assert parameters.running_profile("10", {**default, "np": object()}) == "default"
+    assert parameters.running_profile("10", full) == "full"
+    assert parameters.running_profile("10", {**full, "steps": 401}) is None   # a -p override: neither
+    with pytest.raises(parameters.ParameterError):
+        parameters.profile_values("10", "huge")

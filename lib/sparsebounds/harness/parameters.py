@@ -104,6 +104,30 @@ def notebook_defaults(prefix: str) -> dict:
     return {name: p.default for name, p in parameters_of(read_notebook(path), path.name).items()}
 
 
+def profile_values(prefix: str, profile: str) -> dict:
+    """Every parameter of notebook ``prefix`` as the profile ``profile`` sets it (its defaults, then the
+    profile's values from the notebook's metadata)."""
+    from .runner import resolve
+
+    if profile not in PROFILES:
+        raise ParameterError(f"unknown profile {profile!r}; choose one of {', '.join(PROFILES)}")
+    path = resolve([prefix])[0]
+    nb = read_notebook(path)
+    values = {name: p.default for name, p in parameters_of(nb, path.name).items()}
+    if profile != "default":
+        values.update(nb.get("metadata", {}).get("sparsebounds", {}).get(profile, {}))
+    return values
+
+
+def running_profile(prefix: str, namespace: dict) -> str | None:
+    """The profile whose parameter values ``namespace`` (a notebook's globals) holds, or None (values given
+    with -p): for a finding registered as expected in one profile only."""
+    for profile in PROFILES:
+        if all(namespace.get(k) == v for k, v in profile_values(prefix, profile).items()):
+            return profile
+    return None
+
+
 def arguments_of(function, values: dict) -> dict:
     """The entries of ``values`` that ``function`` takes as keyword arguments: a notebook's parameters also size
     its verdicts (``n_boot``, ``alpha``, ...), which its experiment function does not take, e.g.
