@@ -87,6 +87,22 @@ def test_figures_reject_a_curve_moved_by_one_percent_a_missing_marker_or_a_resty
     assert eq.figure_differences(_figure(), _figure(**change))
 
 
+def _mesh(n_cells, scale=1.0):
+    fig, ax = plt.subplots()
+    ax.pcolormesh(np.arange(n_cells + 1.0), [0.0, 1.0], scale * np.arange(n_cells, dtype=float)[None])
+    data = eq.figure_data(fig)
+    plt.close(fig)
+    return data
+
+
+def test_figures_with_too_many_paths_to_record_compare():
+    """A mesh of more than 2000 cells records its path count, not its paths: comparing two of them crashed the
+    install of notebook 07's full profile ('could not convert string to float')."""
+    assert eq.figure_differences(_mesh(2400), _mesh(2400)) == []
+    assert eq.figure_differences(_mesh(2400), _mesh(2400, scale=1.1))          # the cell values moved
+    assert eq.figure_differences(_mesh(2400), _mesh(2401))                     # another path count
+
+
 def test_a_one_percent_move_is_invisible_in_pixels_but_not_in_the_data():
     """Why the rule compares data: on the 16-decade axis a 1 % shift moves the curve by ~0.1 pixel."""
     from matplotlib.testing.compare import calculate_rms

@@ -232,7 +232,9 @@ def figure_differences(old: dict, new: dict, name: str = "figure") -> list[str]:
                 if isinstance(p[key], list) and (not p[key] or not isinstance(p[key][0], (str, list))):
                     out += _array_differences(p[key], q[key], f"{w} {key}")
                 elif key == "paths" and isinstance(p[key], list):
-                    if len(p[key]) != len(q[key]):
+                    if any(isinstance(v, str) for v in p[key] + q[key]):   # ["2400 paths"]: too many to record
+                        out += [f"{w} paths: {d}" for d in json_differences(p[key], q[key])]
+                    elif len(p[key]) != len(q[key]):
                         out.append(f"{w} paths: {len(p[key])} -> {len(q[key])}")
                     else:
                         for i, (u, v) in enumerate(zip(p[key], q[key])):

@@ -1239,8 +1239,13 @@ def _finish(job, res, i, n, nb_dir, fig_dir, journal, committed, failures) -> bo
         with _signals_deferred():
             try:
                 made, moved = _install(res, nb_dir, fig_dir, journal, committed)
-            except (InstallError, ValueError) as exc:
+            except InstallError as exc:
                 res = {**res, "ok": False, "error": f"not installed: {exc}"}
+            except ValueError as exc:  # a defect of the comparison, not of the notebook: say where it broke
+                import traceback
+                at = traceback.extract_tb(exc.__traceback__)[-1]
+                res = {**res, "ok": False, "error": f"not installed: comparing it with the committed files failed "
+                                                    f"({exc}; {Path(at.filename).name}:{at.lineno}, {at.name})"}
             except OSError as exc:  # a rename failed half-way: the journal lets the next run finish it
                 res = {**res, "ok": False, "error": f"installing failed half-way ({exc}); the next run finishes it"}
             else:
