@@ -120,8 +120,7 @@ def test_full_batch_is_gradient_descent():
 
 
 def test_train_wide_fused_update_matches_plain_numpy():
-    """The in-place update of train_wide (scale, then subtract from a reused buffer) is
-    W1 <- (1 - 2 mu lambda) W1 - mu G1, checked against the plain formula."""
+    """The in-place BLAS update of train_wide is W1 <- (1 - 2 mu lambda) W1 - mu G1, checked against numpy."""
     seed, B, mu, lam, d, steps = 3, 2, 0.2, 0.1, 24, 30
     X, Y, Xt, Yt, U = lowrank.wide_task(seed, d_in=d, latent_dim=2, noise=0.5, n_train=50, n_test=10)
     W1, W2 = lowrank.wide_init(seed, d, d)

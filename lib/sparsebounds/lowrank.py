@@ -124,26 +124,19 @@ def _train_same_B_task(B, mu, lam, seeds, data, inits, steps, log_every, snapsho
 
 def _train_same_B(B, mu, lam, seeds, data, inits, steps, log_every, snapshot_lags, spectrum_steps,
                   full_batch=False):
-    """The SGD loop for configurations that share the batch size B and the seed (batched over the leading
-    axis); ``full_batch``: gradient descent on all training points (B = n_train, no sampling).
-
-    The configurations share the data, the initial weights and the mini-batches, so each layer's product is one
-    GEMM over all of them: the first layer's G·width rows at once (W1 stacked as (G·width, d_in)), 2–3× faster
-    than a stacked matmul per configuration."""
-    if len(set(int(s) for s in seeds)) != 1:
-        raise ValueError("one seed per call: the configurations share data, initial weights and mini-batches")
-    seed = int(seeds[0])
+    """The SGD loop for configurations that share the batch size B (batched over the leading axis);
+    ``full_batch``: gradient descent on all training points (B = n_train, no sampling)."""
     G = len(mu)
-    X, Y = data[seed]
-    W1 = np.stack([inits[seed][0]] * G)   # fresh arrays (G, width, d_in), (G, d_out, width): updated in place
-    W2 = np.stack([inits[seed][1]] * G)
-    width, d_in = W1.shape[1:]
-    W1_rows = W1.reshape(G * width, d_in)  # a view
-    n_train = X.shape[0]
+    X = np.stack([data[s][0] for s in seeds])
+    Y = np.stack([data[s][1] for s in seeds])
+    W1 = np.stack([inits[s][0] for s in seeds])  # fresh arrays: updated in place below
+    W2 = np.stack([inits[s][1] for s in seeds])
+    n_train = X.shape[1]
     if not full_batch:
-        idx = batch_indices(seed, B, n_train, steps)   # (steps, B)
+        idx = np.stack([batch_indices(int(s), B, n_train, steps) for s in seeds], axis=1)  # (steps, G, B)
     decay = (1 - 2 * mu * lam)[:, None, None]
     step = mu[:, None, None]
+    rows = np.arange(G)[:, None]
 
     def data_loss(W1, W2):
         out = np.maximum(X @ W1.transpose(0, 2, 1), 0) @ W2.transpose(0, 2, 1)
@@ -159,16 +152,15 @@ def _train_same_B(B, mu, lam, seeds, data, inits, steps, log_every, snapshot_lag
             spectra[t] = np.linalg.svd(W1, compute_uv=False)
         if t == steps:
             break
-        xb, yb = (X, Y) if full_batch else (X[idx[t]], Y[idx[t]])     # (B, d_in), (B, d_out)
-        pre = (W1_rows @ xb.T).reshape(G, width, -1)                  # (G, width, B)
+        xb, yb = (X, Y) if full_batch else (X[rows, idx[t]], Y[rows, idx[t]])  # (G, B, d_in), (G, B, d_out)
+        pre = xb @ W1.transpose(0, 2, 1)                      # (G, B, width)
         h = np.maximum(pre, 0)
-        r = (W2 @ h - yb.T) * (1.0 / B)                              # d(mean of ½‖ŷ − y‖²)/dŷ: (G, d_out, B)
-        G2 = r @ h.transpose(0, 2, 1)
-        delta = (W2.transpose(0, 2, 1) @ r) * (pre > 0)               # (G, width, B)
-        G1 = (delta.reshape(G * width, -1) @ xb).reshape(G, width, d_in)   # Σ_i δ_i x_iᵀ: rank ≤ B
+        r = (h @ W2.transpose(0, 2, 1) - yb) * (1.0 / B)     # d(mean of ½‖ŷ − y‖²)/dŷ
+        G2 = r.transpose(0, 2, 1) @ h
+        G1 = ((r @ W2) * (pre > 0)).transpose(0, 2, 1) @ xb  # Σ_i δ_i x_iᵀ: rank ≤ B
         if t % log_every == 0:
             grad_sv.append(np.linalg.svd(G1, compute_uv=False))
-        W1 *= decay                                                   # in place: (1 − 2μλ)W − μG
+        W1 *= decay                                           # in place: (1 − 2μλ)W − μG
         W1 -= np.multiply(G1, step, out=G1)
         W2 *= decay
         W2 -= np.multiply(G2, step, out=G2)
@@ -270,10 +262,12 @@ def train_wide(B: int, mu: float, lam: float, seed: int, *, checkpoints, eps: fl
     Gram matrix, accurate far below the ε used here), ‖W1 at t − K(ε)‖₂, the ε-rank
     #{σ_i(W_t) > ε‖W_{t−K}‖₂} that the theory bounds by B·K(ε), the share of ‖W_t‖_F² inside the signal
     subspace span U, and the test error relative to the zero predictor. Every draw is a function of
-    (seed, B): :func:`wide_init` and :func:`wide_batches`. The update W1 ← (1 − 2μλ)W1 − μG1 scales W1 in
-    place and subtracts the rank-B product from a reused buffer: 2–8× faster than one dgemm call with β = 1 − 2μλ
-    (OpenBLAS's path for an inner dimension of 1–4 is slow), with the same bits.
+    (seed, B): :func:`wide_init` and :func:`wide_batches`. The update
+    W1 ← (1 − 2μλ)W1 − μG1 is one BLAS call (the layer is large, the batch small).
     """
+    from scipy.linalg import eigh
+    from scipy.linalg.blas import dgemm
+
     K = look_back(mu, lam, eps)
     checkpoints = sorted(set(int(c) for c in checkpoints))
     if checkpoints[0] < K:
@@ -284,7 +278,6 @@ def train_wide(B: int, mu: float, lam: float, seed: int, *, checkpoints, eps: fl
     steps = checkpoints[-1]
     idx = wide_batches(seed, B, n_train, steps)
     a = 1 - 2 * mu * lam
-    update = np.empty_like(W1)
     lag_norm, out = {}, {}
     with np.errstate(over="ignore", invalid="ignore"):   # a divergence is reported in one clear error
         for t in range(steps + 1):
@@ -293,9 +286,11 @@ def train_wide(B: int, mu: float, lam: float, seed: int, *, checkpoints, eps: fl
                                          f"width={width}): take a smaller step mu")
             for c in checkpoints:
                 if t == c - K:
-                    lag_norm[c] = float(np.sqrt(_gram_eigenvalues(W1)[0]))
+                    lag_norm[c] = float(np.sqrt(eigh(W1 @ W1.T, eigvals_only=True,
+                                                     subset_by_index=[width - 1, width - 1])[0]))
             if t in lag_norm:
-                sv = np.sqrt(np.clip(_gram_eigenvalues(W1), 0, None))
+                gram = W1 @ W1.T if width <= d_in else W1.T @ W1
+                sv = np.sqrt(np.clip(np.linalg.eigvalsh(gram)[::-1], 0, None))
                 pred = np.maximum(Xt @ W1.T, 0) @ W2.T
                 out[t] = {"sv": sv, "lag_norm": lag_norm[t], "eps_rank": int((sv > eps * lag_norm[t]).sum()),
                           "signal_share": float(np.linalg.norm(W1 @ U) ** 2 / np.linalg.norm(W1) ** 2),
@@ -308,18 +303,10 @@ def train_wide(B: int, mu: float, lam: float, seed: int, *, checkpoints, eps: fl
             r = (h @ W2.T - yb) * (mu / B)                         # μ · d(mean ½‖ŷ − y‖²)/dŷ
             G2 = r.T @ h
             delta = (r @ W2) * (pre > 0)                            # (B, width): μ G1 = deltaᵀ xb, rank ≤ B
-            W1 *= a                                                 # in place: W1 = a W1 − μ G1
-            W1 -= np.matmul(delta.T, xb, out=update)
+            dgemm(alpha=-1.0, a=xb.T, b=delta, beta=a, c=W1.T, overwrite_c=1)   # in place: W1 = a W1 − μ G1
             W2 *= a
             W2 -= G2
     return {"K": K, "bound": B * K, "at": out}
-
-
-def _gram_eigenvalues(W):
-    """Eigenvalues of the smaller Gram matrix of W, largest first: the squared singular values (LAPACK's
-    divide and conquer, all of them: 10× faster than the largest alone by the RRR driver at width 768)."""
-    gram = W @ W.T if W.shape[0] <= W.shape[1] else W.T @ W
-    return np.linalg.eigvalsh(gram)[::-1]
 
 
 def batch_size_experiment(Bs, mu: float, lam: float, seeds, *, steps: int, eps: float, width: int, d_in: int,
