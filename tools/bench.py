@@ -196,6 +196,11 @@ def full_profile():
 
 
 def main(argv):
+    if os.getloadavg()[0] > 0.5:
+        print(f"warning: the machine is busy ({load()}): under load, memory-bound numpy and OpenBLAS's small "
+              f"GEMMs slow down by different factors, so a comparison can come out the wrong way round, not just "
+              f"noisy (a numpy update once looked 3x faster than dgemm under load and was 2-6x slower on a quiet "
+              f"machine)\n")
     simulator_vs_reference()
     warm_vs_cold()
     dask_vs_inprocess()
