@@ -348,9 +348,19 @@ def _execute(job: dict) -> dict:
     os.dup2(log.fileno(), 2)
     try:
         hook = _progress_hook(stage, json.loads(Path(path).read_text(encoding="utf-8")))
-        pm.execute_notebook(path, str(out), parameters=job["params"], kernel_name=job["kernel_name"],
-                            cwd=str(Path(path).parent), progress_bar=False, log_output=False,
-                            execution_timeout=CELL_TIMEOUT, on_cell_start=hook)
+        for attempt in (1, 2):
+            try:
+                pm.execute_notebook(path, str(out), parameters=job["params"], kernel_name=job["kernel_name"],
+                                    cwd=str(Path(path).parent), progress_bar=False, log_output=False,
+                                    execution_timeout=CELL_TIMEOUT, on_cell_start=hook)
+                break
+            except RuntimeError as exc:
+                # jupyter_client picks free ports, then the kernel binds them: another process can take one in
+                # between ("Address already in use"), and the kernel never answers. Start it once more, but only
+                # when no cell ran (a kernel that died later is the notebook's failure, not the start's).
+                if attempt == 2 or not _kernel_did_not_start(exc) or (stage / "progress.json").exists():
+                    raise
+                result["restarted"] = f"{exc}"
     except pm.PapermillExecutionError as exc:
         result.update(ok=False, error=f"cell {exc.cell_index} (In [{exc.exec_count}]) raised {exc.ename}: "
                                       f"{exc.evalue}")
@@ -370,6 +380,11 @@ def _execute(job: dict) -> dict:
         except (OSError, ValueError) as exc:
             result.update(ok=False, error=f"could not write the executed notebook: {exc}")
     return result
+
+
+def _kernel_did_not_start(exc: BaseException) -> bool:
+    """jupyter_client's errors for a kernel that never answered its first request."""
+    return any(m in str(exc) for m in ("Kernel didn't respond", "Kernel died before replying"))
 
 
 def _children_cpu() -> float:
@@ -1232,6 +1247,8 @@ def _finish(job, res, i, n, nb_dir, fig_dir, journal, committed, failures) -> bo
     from . import claims as claims_mod
 
     path = Path(job["path"])
+    if res.get("restarted"):
+        _say(f"  {path.stem}: its kernel did not start ({res['restarted']}); started once more")
     if res.get("stderr", "").strip():
         _say(f"  {path.stem} (kernel stderr):\n    " + res["stderr"].strip().replace("\n", "\n    "))
     if res["ok"]:
