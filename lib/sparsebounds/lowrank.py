@@ -8,8 +8,8 @@ The network is x ↦ W2 relu(W1 x) (no biases), trained on a teacher of the same
 layer, square loss ½‖ŷ − y‖² averaged over the batch. Every configuration (batch size, step, decay, seed)
 is one slice of a leading batch axis G; configurations that share a batch size run in the
 same matmuls (one loop per distinct batch size, no padded rows). Runs that share a seed share the data, the
-initialisation and, for equal
-batch size, the sequence of mini-batches (common random numbers: differences across μ and λ are paired).
+initialisation and, for equal batch size, the sequence of mini-batches (common random numbers: differences
+across μ and λ are paired).
 Random streams (:mod:`sparsebounds.seeds`, one per thing drawn, independent): for the grid "inputs",
 "teacher", "init" and ("batches", B); for the wide layer "wide teacher", "wide samples", "wide init" and
 ("wide batches", B).
