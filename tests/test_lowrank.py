@@ -119,8 +119,12 @@ def test_full_batch_is_gradient_descent():
     assert np.allclose(got["W_T"][0], W1, rtol=1e-12, atol=1e-14)
 
 
-def test_train_wide_fused_update_matches_plain_numpy():
-    """The in-place BLAS update of train_wide is W1 <- (1 - 2 mu lambda) W1 - mu G1, checked against numpy."""
+@pytest.mark.parametrize("block_rows", [lowrank.WIDE_BLOCK_ROWS, 7, 2])
+def test_train_wide_blocked_steps_match_plain_numpy(monkeypatch, block_rows):
+    """train_wide's blocked steps (one product with W1 per block, corrections per step, one update per block) are
+    the recursion W1 <- (1 - 2 mu lambda) W1 - mu G1 step by step, checked against plain numpy: blocks that end at
+    the look-back step (the default), several blocks between two such steps (7 rows: 3 steps), one step a block."""
+    monkeypatch.setattr(lowrank, "WIDE_BLOCK_ROWS", block_rows)
     seed, B, mu, lam, d, steps = 3, 2, 0.2, 0.1, 24, 30
     X, Y, Xt, Yt, U = lowrank.wide_task(seed, d_in=d, latent_dim=2, noise=0.5, n_train=50, n_test=10)
     W1, W2 = lowrank.wide_init(seed, d, d)
