@@ -20,10 +20,10 @@ def rademacher_data(n_sets: int, m: int, d: int, rng: np.random.Generator) -> np
     """S independent samples of m points uniform on {−1, +1}^d (so max‖x‖_∞ = 1, ‖x‖_2 = √d), float32,
     drawn from ``rng``. The float32 sums of ±1 are exact integers (|Σ| ≤ m < 2^24).
     """
-    X = rng.integers(0, 2, size=(n_sets, m, d), dtype=np.int8).astype(np.float32)
-    X *= 2
+    X = rng.integers(0, 2, size=(n_sets, m, d), dtype=np.int8)
+    X *= 2                # in int8, a quarter of the memory traffic of float32
     X -= 1
-    return X
+    return X.astype(np.float32)
 
 
 def mc_rademacher(X: np.ndarray, norm: str, radius: float, n_mc: int, rng: np.random.Generator):
@@ -54,7 +54,7 @@ def massart_bound(X: np.ndarray, radius: float) -> np.ndarray:
     """
     X = np.asarray(X)
     _, m, d = X.shape
-    col = np.sqrt((X * X).sum(axis=1, dtype=np.float64)).max(axis=1)
+    col = np.sqrt(np.einsum("smd,smd->sd", X, X, dtype=np.float64)).max(axis=1)
     return radius * col * np.sqrt(2 * np.log(2 * d)) / m
 
 
@@ -62,7 +62,7 @@ def l2_bound(X: np.ndarray, radius: float) -> np.ndarray:
     """ℓ2 ball: (W/m)·√(Σ_i ‖x_i‖²)  (Cauchy–Schwarz and Jensen), shape (S,)."""
     X = np.asarray(X)
     m = X.shape[1]
-    return radius * np.sqrt((X * X).sum(axis=(1, 2), dtype=np.float64)) / m
+    return radius * np.sqrt(np.einsum("smd,smd->s", X, X, dtype=np.float64)) / m
 
 
 def gaussian_max_ratio(d: int) -> float:
