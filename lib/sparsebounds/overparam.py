@@ -139,8 +139,9 @@ def train_gd(W0, a, X, Y, eta, steps: int, *, dtype=np.float64) -> dict:
     ``flipped`` (S, L): the fraction of (unit, point) activation patterns that differ at the end from the start;
     ``gram_end`` (S, L, n, n): H(W(steps)), the Gram matrix after training. The layout puts the L·m units of
     an initialisation side by side. Above CACHE_BYTES of hidden activations each step runs one (replicate, label
-    set) at a time, so that its (n, m) activations stay in cache across the forward, output and gradient passes
-    (1.1–1.3x faster at m ≥ 512; the same products, bit for bit).
+    set) at a time, so that its (m, n) activations stay in cache across the forward, output and gradient passes
+    (1.1–1.3x faster at m ≥ 512; the same products, bit for bit). Hidden activations are laid out units × points: the
+    (m, d) × (d, n) product runs 1.1–1.2x faster than (n, d) × (d, m) at m ≥ 1024 (equal up to round-off, 5e-15).
     Float64 by default: in float32 (about 1.3x faster here) training amplifies round-off
     until runs on different CPUs disagree by more than 0.1 %; returned arrays are float64.
     """
@@ -152,7 +153,7 @@ def train_gd(W0, a, X, Y, eta, steps: int, *, dtype=np.float64) -> dict:
     Xd = np.asarray(X, dtype)
     XT = np.ascontiguousarray(np.swapaxes(Xd, 1, 2))                                   # (S, d, n)
     Yd = np.asarray(Y, dtype)
-    acol = np.asarray(a / np.sqrt(m), dtype)[:, None, :, None]                          # (S, 1, m, 1)
+    arow = np.asarray(a / np.sqrt(m), dtype)[:, None, None, :]                          # (S, 1, 1, m)
     coef = np.asarray(a[:, None, :] * (np.asarray(eta, float) / np.sqrt(m))[:, None, None], dtype)  # (S, 1, m)
     res = np.empty((steps + 1, S, L, n))
     mmax = np.empty((steps + 1, S, L))
@@ -166,7 +167,7 @@ def train_gd(W0, a, X, Y, eta, steps: int, *, dtype=np.float64) -> dict:
     else:   # one (replicate, label set) at a time: its (n, m) activations stay in cache between the passes
         blocks = [(slice(s, s + 1), slice(j, j + 1)) for s in range(S) for j in range(L)]
     sb, lb = (S, L) if len(blocks) == 1 else (1, 1)
-    Zb = np.empty((sb, lb, n, m), dtype)
+    Zb = np.empty((sb, lb, m, n), dtype)   # units by points: the (m, d) x (d, n) product is faster than (n, d) x (d, m)
     Gb = np.empty((sb, lb, d, m), dtype)
     r = np.empty((S, L, n), dtype)
     for k in range(steps + 1):
@@ -175,13 +176,13 @@ def train_gd(W0, a, X, Y, eta, steps: int, *, dtype=np.float64) -> dict:
         mmax[k] = mv.max(-1)
         mrms[k] = np.sqrt((mv ** 2).mean(-1))
         for bs, bl in blocks:
-            np.matmul(Xd[bs, None], Wt4[bs, :, bl].transpose(0, 2, 1, 3), out=Zb)       # w_r·x_i, (s, l, n, m)
+            np.matmul(Wt4[bs, :, bl].transpose(0, 2, 3, 1), XT[bs, None], out=Zb)       # w_r·x_i, (s, l, m, n)
             np.maximum(Zb, 0.0, out=Zb)
-            r[bs, bl] = Yd[bs, bl] - np.matmul(Zb, acol[bs])[..., 0]                    # y − u, (S, L, n)
+            r[bs, bl] = Yd[bs, bl] - np.matmul(arow[bs], Zb)[..., 0, :]                 # y − u, (S, L, n)
             if k == steps:
                 continue
             np.greater(Zb, 0.0, out=Zb)                                                 # activation pattern
-            np.matmul(XT[bs, None] * r[bs, bl, None, :], Zb, out=Gb)                    # Σ_i (y_i − u_i) S_ri x_i
+            np.matmul(XT[bs, None] * r[bs, bl, None, :], Zb.swapaxes(-1, -2), out=Gb)   # Σ_i (y_i − u_i) S_ri x_i
             Gb *= coef[bs, :, None, :]                                                  # (s, l, d, m)
             Wt4[bs, :, bl] += Gb.transpose(0, 2, 1, 3)                                  # W −= η ∂L/∂W
         res[k] = r
