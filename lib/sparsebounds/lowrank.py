@@ -272,7 +272,7 @@ def train_wide(B: int, mu: float, lam: float, seed: int, *, checkpoints, eps: fl
     one product of W1 with the block's inputs, a small exact correction per step for the updates made since the
     block began, and one BLAS update W1 ← (1 − 2μλ)^L W1 − Σ_k (1 − 2μλ)^(L−1−k) μG1_k at its end. The same
     arithmetic up to round-off (tests/test_lowrank.py checks it against the plain step-by-step recursion);
-    3.5-5.5× faster at width 1536.
+    at width 1536, 2.5× (B = 4) to 5.6× (B = 1) faster than the step-by-step loop.
     """
     from scipy.linalg.blas import dgemm
     from scipy.sparse.linalg import svds
