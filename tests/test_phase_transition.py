@@ -66,6 +66,17 @@ def test_basis_pursuit_recovers_and_is_l1_minimal():
     assert not pt.recovered(A, x, 10)
 
 
+def test_warm_solves_match_cold_ones_along_any_path():
+    """Rows added, switched off and back on in any order: every warm re-solve is feasible for exactly the first
+    m rows and has the optimal l1 norm of a fresh LP (a row left on, or one left off, changes the norm)."""
+    A, x = pt.instance(SEED, 40, 8, 0)
+    bp = pt.WarmBasisPursuit(A, A @ x)
+    for m in (20, 12, 30, 25, 35, 5, 40, 18, 19):
+        warm, cold = bp.solve(m), pt.basis_pursuit(A[:m], A[:m] @ x)
+        assert np.allclose(A[:m] @ warm, A[:m] @ x, atol=1e-7)
+        assert abs(np.abs(warm).sum() - np.abs(cold).sum()) <= 1e-9 * np.abs(cold).sum()
+
+
 def test_critical_m_matches_a_full_scan():
     d, s = 30, 5
     for trial in range(3):
