@@ -130,3 +130,28 @@ def test_per_member_step_sizes_and_targets_equal_separate_runs():
         nw.train_adam(nw.shallow([0, 1], 4, [3]), X, Y, 5, lr=np.array([0.01, 0.02, 0.03]))
     with pytest.raises(ValueError):
         nw.train_adam(nw.shallow([0, 1], 4, [3]), X, Y, 5, lr=np.array([0.01, 0.02]), lr_final=np.array([1e-3, 1e-3]))
+
+
+@pytest.mark.parametrize("kind,d", [("shallow", 3), ("tree", 8)])
+def test_training_by_width_equals_padded_training(kind, d, monkeypatch):
+    """A batch of several widths trained one width at a time (GROUP_MIN_SAVED = 0) gives every member the
+    parameters and history of padded training (GROUP_MIN_SAVED out of reach), up to the order of BLAS sums;
+    padded units stay exactly zero. Per-member targets and step sizes go to their own members."""
+    rng = np.random.default_rng(8)
+    X = rng.uniform(-1, 1, (70, d))
+    make = nw.shallow if kind == "shallow" else nw.tree
+    net = make([0, 1], d, [2, 5, 3], "tanh")                   # widths 2, 2, 5, 5, 3, 3 padded to 5
+    Y = np.stack([np.sin(X @ rng.standard_normal(d)) for _ in range(net.batch)])
+    lr = np.linspace(0.01, 0.05, net.batch)
+    runs = {}
+    for name, threshold in (("grouped", 0), ("padded", 1 << 62)):
+        monkeypatch.setattr(nw, "GROUP_MIN_SAVED", threshold)
+        runs[name] = nw.train_adam(net, X, Y, 30, lr=lr, weight_decay=1e-3, record_every=10)
+    (g, hg), (p, hp) = runs["grouped"], runs["padded"]
+    np.testing.assert_allclose(hg, hp, rtol=1e-12)
+    for k in p.params:
+        np.testing.assert_allclose(g.params[k], p.params[k], rtol=1e-11, atol=1e-14)
+        if k[0] != "c":                                      # units are axis 1 (shallow) or 2 (tree)
+            mask = net.mask if kind == "shallow" else net.mask[:, None, :]
+            mask = mask[..., None] if k[0] == "W" else mask
+            assert np.all(g.params[k][np.broadcast_to(mask == 0, g.params[k].shape)] == 0.0)

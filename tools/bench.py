@@ -2,8 +2,9 @@
 
 1. the batched simulator (sparsebounds.networks) against a plain-numpy reference loop (textbook forward,
    backward and Adam, one network at a time), on the same networks, data and schedule, with their agreement;
-2. warm-started HiGHS (one model per instance, rows added or deleted as the search moves) against a fresh
-   ``scipy.optimize.linprog`` per LP, on notebook 07's default searches, with the number of critical m that differ;
+2. warm-started HiGHS (one model per instance, rows added, then switched on and off as the search moves)
+   against a fresh ``scipy.optimize.linprog`` per LP, on notebook 07's default searches, with the number of
+   critical m that differ;
 3. the Dask backend: a LocalCluster of 2 single-threaded worker processes on 127.0.0.1 (TCP) against the
    in-process map, on notebook 07's default searches, with the overhead per task;
 4. the full profile (``--profile full`` into build/bench/full, never over committed files): each notebook's
