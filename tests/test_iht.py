@@ -53,6 +53,20 @@ def test_hard_threshold_keeps_largest():
     assert (out[1] != 0).sum() == 2
 
 
+@pytest.mark.parametrize("s", [1, 2, 3, 5])
+def test_hard_threshold_equals_a_stable_sort(s):
+    """Every s (the argmax passes for s <= 3, the sort above): the entries a stable sort of -|v| puts first,
+    lowest index first on ties, on a batch of any shape (a non-contiguous view too)."""
+    rng = np.random.default_rng(9)
+    v = np.round(rng.standard_normal((3, 40, 7)), 1)             # rounded: many ties
+    v[0, 0] = 0.5
+    for w in (v, v.transpose(1, 0, 2)):
+        keep = np.argsort(-np.abs(w), axis=-1, kind="stable")[..., :s]
+        ref = np.zeros_like(w)
+        np.put_along_axis(ref, keep, np.take_along_axis(w, keep, axis=-1), axis=-1)
+        assert np.array_equal(iht.hard_threshold(w, s), ref)
+
+
 def test_iht_recovers_when_condition_holds():
     A = sparse_instances.gaussian_designs([11], 640, D)
     x = sparse_instances.sparse_signals(2, 1, 20, D, S)
