@@ -7,11 +7,11 @@ The squared distance of a Gaussian vector to the polar of the ℓ1 descent cone,
 Σ_{S^c} (|g_i| − τ)₊², has mean δ (the statistical dimension) and variance Var(V) + 2δ, V the intrinsic-volume
 random variable of the cone (McCoy & Tropp 2014); :func:`descent_cone_sqdist` computes it exactly per sample.
 Basis pursuit min ‖z‖₁ s.t. Az = y is solved as an LP (z = u − v, u, v ≥ 0) with HiGHS. The search for an
-instance's critical m keeps one HiGHS model (``highspy``) and adds rows or switches them on and off as m moves,
-re-solving from the previous basis (:class:`WarmBasisPursuit`: 0.4× the time of a fresh ``scipy.optimize.linprog`` per LP, with
-the same critical m on every instance of the default and full profiles). Every search is an independent task
-seeded by its identity (seed, stream name, d, s, trial; :mod:`sparsebounds.seeds`), run through
-:func:`sparsebounds.tasks.map_tasks`.
+instance's critical m keeps one HiGHS model (``highspy``) and adds rows or switches them on and off as m
+moves, re-solving from the previous basis (:class:`WarmBasisPursuit`: under a third of the time of a fresh
+``scipy.optimize.linprog`` per LP, with the same critical m on every instance of the default and full profiles).
+Every search is an independent task seeded by its identity (seed, stream name, d, s, trial;
+:mod:`sparsebounds.seeds`), run through :func:`sparsebounds.tasks.map_tasks`.
 """
 from __future__ import annotations
 
