@@ -164,7 +164,7 @@ def train_gd(W0, a, X, Y, eta, steps: int, *, dtype=np.float64) -> dict:
     S0 = np.matmul(Xd, Wt) > 0
     if S * n * L * m * Wt.itemsize <= CACHE_BYTES:
         blocks = [(slice(None), slice(None))]
-    else:   # one (replicate, label set) at a time: its (n, m) activations stay in cache between the passes
+    else:   # one (replicate, label set) at a time: its (m, n) activations stay in cache between the passes
         blocks = [(slice(s, s + 1), slice(j, j + 1)) for s in range(S) for j in range(L)]
     sb, lb = (S, L) if len(blocks) == 1 else (1, 1)
     Zb = np.empty((sb, lb, m, n), dtype)   # units by points: the (m, d) x (d, n) product is faster than (n, d) x (d, m)

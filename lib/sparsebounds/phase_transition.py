@@ -129,8 +129,12 @@ class WarmBasisPursuit:
         """Rows [lo, hi) on (A_i z = y_i) or off (free)."""
         if hi > lo:
             idx = np.arange(lo, hi, dtype=np.int32)
-            bound = self.y[lo:hi] if on else np.full(hi - lo, self._inf)
-            self.h.changeRowsBounds(idx.size, idx, bound if on else -bound, bound)
+            if on:
+                lower = upper = self.y[lo:hi]
+            else:
+                upper = np.full(hi - lo, self._inf)
+                lower = -upper
+            self.h.changeRowsBounds(idx.size, idx, lower, upper)
 
     def solve(self, m: int) -> np.ndarray:
         d, h = self.d, self.h
