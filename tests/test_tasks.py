@@ -132,6 +132,57 @@ def test_an_interrupt_ends_pool_workers_quietly_and_the_next_map_runs(tmp_path):
     assert "Traceback" not in err.read_text() and "KeyboardInterrupt" not in err.read_text(), err.read_text()
 
 
+FIRST_HANDLER = """
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
+from sparsebounds import tasks
+assert tasks.map_tasks(abs, [-1, -2], processes=2) == [1, 2]        # starts the fork server, as a notebook does
+with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("forkserver")) as bare:   # no initializer
+    print("handler", bare.submit(eval, "__import__('signal').getsignal(2).__qualname__").result())
+tasks.shutdown()
+"""
+
+
+def test_pool_workers_have_the_quiet_handler_before_any_initializer():
+    """A worker interrupted while still starting (in its imports or the pool's initializer) printed a traceback,
+    once in CI: the fork server now hands every worker the handler from its first instruction."""
+    import subprocess
+    import sys
+
+    run = subprocess.run([sys.executable, "-c", FIRST_HANDLER], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert "handler end_now" in run.stdout, run.stdout + run.stderr
+
+
+BUSY_POOL = """
+import multiprocessing, os, signal, threading, time
+from sparsebounds import tasks
+
+def interrupt_workers():
+    for w in multiprocessing.active_children():
+        os.kill(w.pid, signal.SIGINT)
+
+threading.Timer(1.0, interrupt_workers).start()
+try:
+    print("after", tasks.map_tasks(time.sleep, [2.0, 2.0], processes=2))
+except BaseException as exc:
+    print("raised", type(exc).__name__)
+tasks.shutdown()
+"""
+
+
+def test_an_interrupted_busy_worker_ends_and_does_not_send_back_an_exit():
+    """A busy worker interrupted mid-task used to send its SystemExit back to the kernel as the task's result;
+    now it ends, and the map runs again on a new pool."""
+    import subprocess
+    import sys
+
+    run = subprocess.run([sys.executable, "-c", BUSY_POOL], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert "after [None, None]" in run.stdout, run.stdout + run.stderr
+    assert "Traceback" not in run.stderr, run.stderr
+
+
 def test_a_long_map_borrows_free_cores_and_gives_them_back(tmp_path, monkeypatch):
     """Under the runner: one core file per core, one held by the notebook's worker; a map that has run for
     BORROW_AFTER seconds takes the free one, runs the rest on 2 processes, with the same results."""

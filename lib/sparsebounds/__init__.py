@@ -7,6 +7,7 @@ The harness (``sparsebounds.harness``) runs the notebooks and records what they 
   harness.claims       -- register a claim (kind, evidence class, expected verdict); claims.json / claims.md
   harness.figures      -- where figures go, saving them with their plotted data, one plot style
   harness.blas         -- one BLAS thread for loops of small products
+  harness.pool_worker  -- a process-pool worker ends at once, quietly, on SIGINT (fork-server preload)
   harness.equivalence  -- what "the same result" means across machines (claims, printed text, figure data)
   harness.parameters   -- a notebook's parameters cell, profiles, ranges and constraints
   harness.pairs        -- a notebook and its MyST twin: where they disagree (the runner refuses to run those)

@@ -194,19 +194,20 @@ def _pool(n: int):
         from concurrent.futures import ProcessPoolExecutor
 
         ctx = mp.get_context("forkserver")
-        ctx.set_forkserver_preload(["numpy", "scipy.optimize", "sparsebounds.tasks"])
-        _pools[n] = ProcessPoolExecutor(max_workers=n, mp_context=ctx, initializer=_exit_quietly_on_interrupt)
+        ctx.set_forkserver_preload(["sparsebounds.harness.pool_worker",   # first: the workers' SIGINT handler
+                                    "numpy", "scipy.optimize", "sparsebounds.tasks"])
+        _pools[n] = ProcessPoolExecutor(max_workers=n, mp_context=ctx, initializer=_end_quietly_on_interrupt)
     return _pools[n]
 
 
-def _exit_quietly_on_interrupt() -> None:
-    """In a pool worker: SIGINT ends the process without a traceback. Jupyter interrupts the kernel's whole
-    process group, on "interrupt" and before every clean shutdown, so idle workers got it at the end of every
-    notebook and each printed a KeyboardInterrupt traceback; a busy one now stops its task too."""
+def _end_quietly_on_interrupt() -> None:
+    """In a pool worker: SIGINT ends the process at once, without a traceback (``harness.pool_worker``). The
+    fork server's preload already gave the worker that handler; this covers a fork server started elsewhere."""
     import signal
-    import sys
 
-    signal.signal(signal.SIGINT, lambda signum, frame: sys.exit(1))
+    from .harness.pool_worker import end_now
+
+    signal.signal(signal.SIGINT, end_now)
 
 
 def _pool_map(n: int, fn: Callable, chunks: list) -> list:
