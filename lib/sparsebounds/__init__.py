@@ -7,7 +7,6 @@ The harness (``sparsebounds.harness``) runs the notebooks and records what they 
   harness.claims       -- register a claim (kind, evidence class, expected verdict); claims.json / claims.md
   harness.figures      -- where figures go, saving them with their plotted data, one plot style
   harness.blas         -- one BLAS thread for loops of small products
-  harness.pool_worker  -- a process-pool worker ends at once, quietly, on SIGINT (fork-server preload)
   harness.equivalence  -- what "the same result" means across machines (claims, printed text, figure data)
   harness.parameters   -- a notebook's parameters cell, profiles, ranges and constraints
   harness.pairs        -- a notebook and its MyST twin: where they disagree (the runner refuses to run those)
@@ -17,6 +16,7 @@ The harness (``sparsebounds.harness``) runs the notebooks and records what they 
 The science, one idea per module (they import from the harness only ``checks`` and ``blas``):
   seeds           -- named random streams: rng(seed, "design", d, j); every draw comes from one
   tasks           -- one map for the seeded work units: in-process, local processes or a Dask cluster
+  pool_worker     -- a worker of tasks' process pool ends at once, quietly, on SIGINT (fork-server preload)
   sparse_instances-- 01, 06, 07: Gaussian designs and s-sparse signals, drawn from named streams
   proximal        -- 01: ISTA / FISTA / gradient descent, Lasso and worst-case instances
   compositional   -- 02, 03: smooth and tree-compositional targets, grid approximants, error propagation

@@ -194,18 +194,18 @@ def _pool(n: int):
         from concurrent.futures import ProcessPoolExecutor
 
         ctx = mp.get_context("forkserver")
-        ctx.set_forkserver_preload(["sparsebounds.harness.pool_worker",   # first: the workers' SIGINT handler
+        ctx.set_forkserver_preload(["sparsebounds.pool_worker",   # first: the workers' SIGINT handler
                                     "numpy", "scipy.optimize", "sparsebounds.tasks"])
         _pools[n] = ProcessPoolExecutor(max_workers=n, mp_context=ctx, initializer=_end_quietly_on_interrupt)
     return _pools[n]
 
 
 def _end_quietly_on_interrupt() -> None:
-    """In a pool worker: SIGINT ends the process at once, without a traceback (``harness.pool_worker``). The
+    """In a pool worker: SIGINT ends the process at once, without a traceback (``pool_worker``). The
     fork server's preload already gave the worker that handler; this covers a fork server started elsewhere."""
     import signal
 
-    from .harness.pool_worker import end_now
+    from .pool_worker import end_now
 
     signal.signal(signal.SIGINT, end_now)
 
