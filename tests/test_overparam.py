@@ -79,7 +79,12 @@ def _reference_gd(W0, a, X, y, eta, steps):
     return np.array(out), W
 
 
-def test_train_gd_matches_a_plain_loop():
+@pytest.mark.parametrize("chunk_bytes", [None, 1300], ids=["whole", "units-in-chunks"])
+def test_train_gd_matches_a_plain_loop(chunk_bytes, monkeypatch):
+    """Units in chunks (a 64-unit network over 12 points in 5 uneven chunks in float64, 3 in float32) give the
+    same training as the whole batch at once."""
+    if chunk_bytes is not None:
+        monkeypatch.setattr(op, "CHUNK_BYTES", chunk_bytes)
     n, d, m = 12, 4, 64
     X = op.sphere_points(5, n, d)
     W0, a = op.init_network(5, m, d)
