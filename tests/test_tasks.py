@@ -143,13 +143,18 @@ tasks.shutdown()
 """
 
 
-def test_pool_workers_have_the_quiet_handler_before_any_initializer():
-    """A worker interrupted while still starting (in its imports or the pool's initializer) printed a traceback,
-    once in CI: the fork server now hands every worker the handler from its first instruction."""
+def _python(script: str):
+    """``script`` run by a fresh interpreter (its own fork server), with its output."""
     import subprocess
     import sys
 
-    run = subprocess.run([sys.executable, "-c", FIRST_HANDLER], capture_output=True, text=True, timeout=120)
+    return subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+
+
+def test_pool_workers_have_the_quiet_handler_before_any_initializer():
+    """A worker interrupted while still starting (in its imports or the pool's initializer) printed a traceback,
+    once in CI: the fork server now hands every worker the handler from its first instruction."""
+    run = _python(FIRST_HANDLER)
     assert run.returncode == 0, run.stderr
     assert "handler end_now" in run.stdout, run.stdout + run.stderr
 
@@ -174,10 +179,7 @@ tasks.shutdown()
 def test_an_interrupted_busy_worker_ends_and_does_not_send_back_an_exit():
     """A busy worker interrupted mid-task used to send its SystemExit back to the kernel as the task's result;
     now it ends, and the map runs again on a new pool."""
-    import subprocess
-    import sys
-
-    run = subprocess.run([sys.executable, "-c", BUSY_POOL], capture_output=True, text=True, timeout=120)
+    run = _python(BUSY_POOL)
     assert run.returncode == 0, run.stderr
     assert "after [None, None]" in run.stdout, run.stdout + run.stderr
     assert "Traceback" not in run.stderr, run.stderr
