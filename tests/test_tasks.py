@@ -167,7 +167,8 @@ def interrupt_workers():
     for w in multiprocessing.active_children():
         os.kill(w.pid, signal.SIGINT)
 
-threading.Timer(1.0, interrupt_workers).start()
+assert tasks.map_tasks(abs, [-1, -2], processes=2) == [1, 2]   # the workers are up: the interrupt finds them busy
+threading.Timer(0.5, interrupt_workers).start()
 try:
     print("after", tasks.map_tasks(time.sleep, [2.0, 2.0], processes=2))
 except BaseException as exc:
