@@ -61,12 +61,39 @@ def test_path_solution_is_the_lasso_minimiser():
 
 def test_best_error_is_the_minimum_over_lambda():
     X, y, th, _ = le.instance((5, 0, 1), 120, 200, 4, amplitude=10.0)
-    err, lam_best = le.best_error(X, y, th)
+    err, lam_best, kkt = le.best_error(X, y, th)
+    assert kkt < 1e-10
     grid = lam_best * np.geomspace(0.5, 2.0, 41)
     on_grid = np.array([np.linalg.norm(le.solve(X, y, l) - th) for l in grid])
     assert err <= on_grid.min() + 1e-12
     assert err == pytest.approx(np.linalg.norm(le.solve(X, y, lam_best) - th), rel=1e-9)
     assert on_grid.min() <= err * 1.01                               # the grid brackets the minimum
+
+
+def test_a_variable_on_the_boundary_enters_only_when_its_correlation_moves_outward():
+    """The step to the next breakpoint is decided by the sign of the rate. A variable that has just left sits on
+    the boundary with a gap of +-1e-16; moving inward (rate < 0) it never re-enters, on either side of round-off.
+    The former rule (gap / rate, kept when above 1e-14) let it back in at a gap of -1e-15 and a rate of -0.06."""
+    gap = np.array([-1e-15, 1e-15, 0.0, 0.3, 0.3, -1e-15])
+    rate = np.array([-0.06, -0.06, -1.0, 0.5, -0.5, 0.2])
+    assert np.array_equal(le._first_hit(gap, rate), [np.inf, np.inf, np.inf, 0.6, np.inf, 0.0])
+
+
+@pytest.mark.parametrize("replicate", [0, 24, 34, 57])
+def test_the_path_stays_the_lasso_s_where_a_variable_left_and_round_off_could_bring_it_back(replicate):
+    """Full-profile data sets of notebook 05 at (n, p, s) = (400, 1024, 32) on which the former entry rule lost the
+    path (KKT violations of 0.007 to 2 lambda), on this machine's CPU or on a simulated Sandybridge without AVX-512:
+    at the best lambda the solution satisfies the optimality conditions, and the early stop finds the minimum of
+    the whole path."""
+    key = (0, le.BEST_LAMBDA, replicate)
+    X = le.design(key, 400, 1024, 32)
+    th = le.truth(key, 1024, 32, 10.0)
+    y = X @ th + le.noise(key, 400, 1.0)
+    err, lam, kkt = le.best_error(X, y, th)
+    assert kkt < 1e-9
+    whole = le.lasso_path(X, y, theta_star=th)
+    assert whole["best_kkt"] < 1e-9
+    assert err == pytest.approx(whole["best_error"], rel=1e-12) and lam == pytest.approx(whole["best_lam"], rel=1e-12)
 
 
 def test_shrinkage_decomposition_is_exact_when_signs_are_recovered():
@@ -145,6 +172,7 @@ def test_shrinkage_identity_on_the_notebook_runs(nb):
         assert checks.close(r["delta_S"][ok], r["decomp_S"][ok], rtol=1e-9).holds
         assert r["bias_frac"].min() > 0.9
         assert r["kkt"].max() < 1e-10
+    assert nb["res"].best_kkt < 1e-9                                   # and at every best lambda of the sweeps
 
 
 def _rate(nb, sweep, grid, bound, wrong):

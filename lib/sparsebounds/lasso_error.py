@@ -106,7 +106,8 @@ def lasso_path(X: np.ndarray, y: np.ndarray, *, lam_stop: float = 0.0, theta_sta
 
     Returns a dict: ``theta`` = θ̂(lam_stop) (or at the last breakpoint reached), ``lam`` = that λ, ``steps``.
     With ``theta_star``: also ``best_error`` = min over the λ visited of ‖θ̂(λ) − θ*‖₂ (exact: the error is
-    quadratic in λ on each segment) and ``best_lam``; the path stops early once the error exceeds
+    quadratic in λ on each segment), ``best_lam`` and ``best_kkt``, the :func:`kkt_violation` of θ̂ there (recomputed
+    from the residual: round-off when the path is the Lasso's); the path stops early once the error exceeds
     ``stop_error_ratio`` × the running minimum *and* λ is below ``stop_lam_ratio`` × the λ of that minimum."""
     n, p = X.shape
     c = X.T @ y / n                                        # correlations with the residual, times 1/n
@@ -118,7 +119,7 @@ def lasso_path(X: np.ndarray, y: np.ndarray, *, lam_stop: float = 0.0, theta_sta
     XA_buf = np.empty((min(n, p), n))                     # rows: the active columns, in order
     XA_buf[0] = X[:, j0]
     max_steps = max_steps if max_steps is not None else 8 * min(n, p) + 8
-    best = {"best_error": np.inf, "best_lam": lam}
+    best = {"best_error": np.inf, "best_lam": lam, "best_theta": theta}
 
     def track(theta0, d_full, lam0, gamma_max):
         """Minimum of ‖θ0 + γ d − θ*‖ over γ in [0, gamma_max] (λ = lam0 − γ)."""
@@ -129,7 +130,7 @@ def lasso_path(X: np.ndarray, y: np.ndarray, *, lam_stop: float = 0.0, theta_sta
         g = 0.0 if dd == 0 else min(max(-float(e0 @ d_full) / dd, 0.0), gamma_max)
         err = float(np.linalg.norm(e0 + g * d_full))
         if err < best["best_error"]:
-            best["best_error"], best["best_lam"] = err, lam0 - g
+            best["best_error"], best["best_lam"], best["best_theta"] = err, lam0 - g, theta0 + g * d_full
 
     track(theta, np.zeros(p), lam, 0.0)
     steps = 0
@@ -142,13 +143,10 @@ def lasso_path(X: np.ndarray, y: np.ndarray, *, lam_stop: float = 0.0, theta_sta
                              check_finite=False)           # dθ_A / d(−λ) = (X_AᵀX_A/n)⁻¹ sgn
         a = X.T @ (d @ XA) / n                             # dc / d(−λ); a_A = sgn
         # next breakpoint: an inactive correlation reaches ±(λ − γ), or an active coefficient hits 0
-        g1 = (lam - c) / _nonzero(1 - a)
-        g2 = (lam + c) / _nonzero(1 + a)
-        g_out = -theta[A] / _nonzero(d)
-        g_in = np.minimum(np.where(g1 > 1e-14, g1, np.inf), np.where(g2 > 1e-14, g2, np.inf))
+        g_in = np.minimum(_first_hit(lam - c, 1 - a), _first_hit(lam + c, 1 + a))
         g_in[A] = np.inf
         j_in = int(np.argmin(g_in))
-        g_out = np.where(g_out > 1e-14, g_out, np.inf)
+        g_out = _first_hit(theta[A] * sgn, -d * sgn)        # |θ_j| shrinks when d_j has the sign opposite to θ_j's
         k_out = int(np.argmin(g_out))
         gamma = min(g_in[j_in], g_out[k_out], lam - lam_stop)
         d_full = np.zeros(p)
@@ -183,13 +181,19 @@ def lasso_path(X: np.ndarray, y: np.ndarray, *, lam_stop: float = 0.0, theta_sta
             active.append(j_in)
     out = {"theta": theta, "lam": max(lam, lam_stop), "steps": steps}
     if theta_star is not None:
-        out.update(best)
+        out.update(best_error=best["best_error"], best_lam=best["best_lam"],
+                   best_kkt=kkt_violation(X, y, best["best_theta"], best["best_lam"]))
     return out
 
 
-def _nonzero(v: np.ndarray) -> np.ndarray:
-    """v with exact zeros replaced by a tiny number (a zero denominator means 'never': the ratio is ±huge)."""
-    return np.where(v == 0, 1e-300, v)
+def _first_hit(gap: np.ndarray, rate: np.ndarray) -> np.ndarray:
+    """The step γ ≥ 0 at which a gap closing at ``rate`` per unit of γ reaches 0: gap/rate where the gap closes
+    (rate > 0), ∞ where it does not. The decision is made on the sign of the rate, never on the sign of a
+    gap that is zero up to round-off: a variable that has just left the active set sits on the boundary
+    (gap ±1e-16) and must not re-enter when its correlation moves inward, whichever side round-off put it on
+    (a threshold on γ, such as γ > 1e-14, lets it back in when the rate is small, and the path is lost)."""
+    closing = rate > 0
+    return np.where(closing, np.maximum(gap, 0.0) / np.where(closing, rate, 1.0), np.inf)
 
 
 def solve(X: np.ndarray, y: np.ndarray, lam: float) -> np.ndarray:
@@ -199,14 +203,14 @@ def solve(X: np.ndarray, y: np.ndarray, lam: float) -> np.ndarray:
 
 
 def best_error(X: np.ndarray, y: np.ndarray, theta_star: np.ndarray):
-    """(min over λ of ‖θ̂(λ) − θ*‖₂, the λ attaining it): the error of the Lasso at its best λ (an oracle
-    choice, made with θ*, so that no hand-set λ enters the error). The path is followed until the error is
-    10 % above its running minimum with λ 10 % below that minimum's λ: the risk of soft thresholding is convex
-    in the threshold (notebook 07's J), and on pilot designs (other seeds) at the notebook's largest sizes this rule
-    returned the minimum of the full path every time."""
+    """(min over λ of ‖θ̂(λ) − θ*‖₂, the λ attaining it, the KKT violation of θ̂ there): the error of the Lasso at
+    its best λ (an oracle choice, made with θ*, so that no hand-set λ enters the error). The path is followed
+    until the error is 10 % above its running minimum with λ 10 % below that minimum's λ: the risk of soft
+    thresholding is convex in the threshold (notebook 07's J), and on pilot designs (other seeds) at the notebook's
+    largest sizes this rule returned the minimum of the full path every time."""
     with single_blas_thread():
         r = lasso_path(X, y, theta_star=theta_star, stop_error_ratio=1.1, stop_lam_ratio=0.9)
-    return r["best_error"], r["best_lam"]
+    return r["best_error"], r["best_lam"], r["best_kkt"]
 
 
 # ---------------------------------------------------------------- checks of a solution
@@ -329,11 +333,12 @@ def sweep_points(n_grid, p_grid, s_grid, *, p_of_n: int = 200, s_of_n: int = 4, 
             "s": [(n_of_s, p_per_s * s, s) for s in s_grid]}
 
 
-def best_error_sweeps(seed: int, n_seeds: int, sweeps: dict, *, sigma: float, amplitude: float) -> dict:
-    """The Lasso's error at its best λ, (n_seeds,) per (n, p, s) point, replicates (seed, BEST_LAMBDA, k). Along
-    a sweep one replicate's designs are nested (each is the top-left corner of the largest, as
-    :func:`instance` would draw it): the largest is drawn once and cut."""
-    out = {}
+def best_error_sweeps(seed: int, n_seeds: int, sweeps: dict, *, sigma: float, amplitude: float):
+    """(errors, kkt): the Lasso's error at its best λ, (n_seeds,) per (n, p, s) point, replicates
+    (seed, BEST_LAMBDA, k), and the largest KKT violation (relative to λ) of those solutions. Along a sweep one
+    replicate's designs are nested (each is the top-left corner of the largest, as :func:`instance` would draw
+    it): the largest is drawn once and cut."""
+    out, kkt = {}, 0.0
     for pts in sweeps.values():
         n_max, p_max, s_max = (max(q[i] for q in pts) for i in range(3))
         errs = {q: [] for q in pts}
@@ -344,9 +349,11 @@ def best_error_sweeps(seed: int, n_seeds: int, sweeps: dict, *, sigma: float, am
             for (n, p, s) in pts:
                 X = normalise(R[:n, :p])
                 th = truth(key, p, s, amplitude)
-                errs[(n, p, s)].append(best_error(X, X @ th + W[:n], th)[0])
+                err, _, violation = best_error(X, X @ th + W[:n], th)
+                errs[(n, p, s)].append(err)
+                kkt = max(kkt, violation)
         out.update({q: np.array(v) for q, v in errs.items()})
-    return out
+    return out, kkt
 
 
 def noise_tail(seed: int, n: int, p: int, sigma: float, n_noise: int, t_grid) -> np.ndarray:
@@ -372,6 +379,7 @@ class LassoErrorResult:
     tail: np.ndarray                                  # empirical P(‖Xᵀw/n‖_∞ ≥ t), one per threshold
     sweeps: dict[str, list[tuple[int, int, int]]]     # "n", "p", "s" -> the (n, p, s) points of the sweep
     best: dict[tuple[int, int, int], np.ndarray]      # (n, p, s) -> error at the best λ, (n_seeds_best,)
+    best_kkt: float                                   # largest KKT violation / λ of those best-λ solutions
 
 
 def experiment(*, lam_of: Callable, n_seeds: int, n_seeds_best: int, sigma: float, amplitude: float, eta: float,
@@ -393,8 +401,8 @@ def experiment(*, lam_of: Callable, n_seeds: int, n_seeds_best: int, sigma: floa
     t_grid = NOISE_TAIL_GRID.copy()
     tail = noise_tail(seed, n0, p0, sigma, n_noise, t_grid)
     sweeps = sweep_points(n_grid, p_grid, s_grid)
-    best = best_error_sweeps(seed, n_seeds_best, sweeps, sigma=sigma, amplitude=amplitude)
-    return LassoErrorResult(THEORY_POINT, lam, runs, t_grid, tail, sweeps, best)
+    best, best_kkt = best_error_sweeps(seed, n_seeds_best, sweeps, sigma=sigma, amplitude=amplitude)
+    return LassoErrorResult(THEORY_POINT, lam, runs, t_grid, tail, sweeps, best, best_kkt)
 
 
 def collapse_spread(errors: dict, rate) -> float:
