@@ -15,7 +15,12 @@ import numpy as np
 
 
 def _ints(x) -> list[int]:
-    out = [int(v) for v in np.atleast_1d(np.asarray(x, dtype=object)).ravel()]
+    if type(x) is int:                                         # the common cases, without numpy's object arrays
+        out = [x]
+    elif type(x) is tuple and all(type(v) is int for v in x):
+        out = list(x)
+    else:
+        out = [int(v) for v in np.atleast_1d(np.asarray(x, dtype=object)).ravel()]
     if any(v < 0 for v in out):
         raise ValueError(f"seeds and keys are non-negative integers, got {x!r}")
     return out
