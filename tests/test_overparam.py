@@ -33,6 +33,18 @@ def test_gram_infinity_special_values():
     assert np.allclose(H, H.T)
 
 
+@pytest.mark.parametrize("kernel", [op.gram_infinity, op.relu_output_kernel])
+def test_kernel_diagonal_is_exact_whatever_the_round_off_of_the_norms(kernel):
+    """arccos has an infinite slope at 1, so a point's computed cosine with itself (1 - 1e-16) must not reach it:
+    the diagonal is exactly 1/2, and moving each norm by one ulp changes the kernel by round-off only (before the
+    fix: by 3e-9 on the diagonal, a different amount on each CPU)."""
+    X = op.sphere_points(0, 100, 16, 5)
+    K = kernel(X)
+    assert np.array_equal(np.diag(K), np.full(100, 0.5))
+    ulp = np.finfo(float).eps * np.where(np.arange(100) % 2, 1.0, -1.0)
+    assert np.abs(kernel(X * (1 + ulp)[:, None]) - K).max() < 1e-14
+
+
 @pytest.mark.parametrize("kernel, draw", [(op.gram_infinity, "gram"), (op.relu_output_kernel, "outputs")])
 def test_kernels_match_monte_carlo(kernel, draw):
     """Each entry is the mean of m i.i.d. terms bounded by 1 (standard deviation <= 1/2 for the Gram, <= 1 for
@@ -213,6 +225,7 @@ def test_gram_closed_form_and_wrong_kernels(nb):
     p, out, tested = nb
     W = np.array(p["widths"])
     t = np.clip(out.X @ out.X.transpose(0, 2, 1), -1, 1)
+    t[:, np.arange(t.shape[1]), np.arange(t.shape[1])] = 1.0           # x_i . x_i = 1 exactly, as in the notebook
 
     bound = registered_bound("10-gram-closed-form")                     # t (pi - acos t) / (2 pi)
     t_s = [s for s in bound.free_symbols if s.name == "t"][0]

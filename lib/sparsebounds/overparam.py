@@ -51,8 +51,15 @@ def sphere_points(seed: int, n: int, d: int, replicate: int = 0) -> np.ndarray:
 
 
 def _cosines(X):
+    """x_i·x_j for the unit-norm rows of X (..., n, d), with x_i·x_i set to exactly 1. arccos has an infinite
+    slope at 1: the computed 1 − 1e-16 of a point with itself gave θ_ii = √(2e-16) ≈ 1.5e-8 and moved H∞'s
+    diagonal by 3e-9, by a different amount on each CPU (and with it η, the slowest-direction labels by 1e-7, and
+    at m = 32 the trained loss by 1.6 %)."""
     X = np.asarray(X, float)
-    return np.clip(X @ np.swapaxes(X, -1, -2), -1.0, 1.0)
+    t = np.clip(X @ np.swapaxes(X, -1, -2), -1.0, 1.0)
+    i = np.arange(t.shape[-1])
+    t[..., i, i] = 1.0
+    return t
 
 
 def gram_infinity(X) -> np.ndarray:
