@@ -59,6 +59,14 @@ def test_path_solution_is_the_lasso_minimiser():
         assert le.kkt_violation(X, y, le.solve(X, y, 1.5 * lam), lam) > 1e-2   # another lambda's solution fails
 
 
+def test_solve_refuses_a_path_that_ended_above_the_lambda_asked_for(monkeypatch):
+    X, y, _, _ = le.instance((3, 0, 2), 20, 60, 3, amplitude=3.0)
+    path = le.lasso_path
+    monkeypatch.setattr(le, "lasso_path", lambda X, y, lam_stop: path(X, y, lam_stop=lam_stop, max_steps=3))
+    with pytest.raises(RuntimeError, match="above the"):
+        le.solve(X, y, 1e-3)
+
+
 def test_best_error_is_the_minimum_over_lambda():
     X, y, th, _ = le.instance((5, 0, 1), 120, 200, 4, amplitude=10.0)
     err, lam_best, kkt = le.best_error(X, y, th)

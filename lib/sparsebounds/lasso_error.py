@@ -210,17 +210,22 @@ def _first_hit(gap: np.ndarray, rate: np.ndarray) -> np.ndarray:
 
 
 def solve(X: np.ndarray, y: np.ndarray, lam: float) -> np.ndarray:
-    """θ̂(λ): the Lasso path followed down to λ."""
+    """θ̂(λ): the Lasso path followed down to λ. Raises if the path ended above λ (its step limit, or an active
+    set as large as min(n, p)): the last breakpoint is not θ̂(λ)."""
     with single_blas_thread():
-        return lasso_path(X, y, lam_stop=lam)["theta"]
+        r = lasso_path(X, y, lam_stop=lam)
+    if r["lam"] > lam * (1 + 1e-12):
+        raise RuntimeError(f"the Lasso path ended at lambda = {r['lam']:.6g} after {r['steps']} steps, above the "
+                           f"lambda = {lam:.6g} asked for")
+    return r["theta"]
 
 
 def best_error(X: np.ndarray, y: np.ndarray, theta_star: np.ndarray):
     """(min over λ of ‖θ̂(λ) − θ*‖₂, the λ attaining it, the KKT violation of θ̂ there): the error of the Lasso at
     its best λ (an oracle choice, made with θ*, so that no hand-set λ enters the error). The path is followed
     until the error is 10 % above its running minimum with λ 10 % below that minimum's λ: the risk of soft
-    thresholding is convex in the threshold (notebook 07's J), and on pilot designs (other seeds) at the notebook's
-    largest sizes this rule returned the minimum of the full path every time."""
+    thresholding is convex in the threshold (notebook 07's J); it returned the minimum of the whole path on pilot
+    designs (other seeds) and on all 1,500 data sets of notebook 05's full profile (worst excess 2e-15)."""
     with single_blas_thread():
         r = lasso_path(X, y, theta_star=theta_star, stop_error_ratio=1.1, stop_lam_ratio=0.9)
     return r["best_error"], r["best_lam"], r["best_kkt"]
