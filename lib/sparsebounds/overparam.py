@@ -10,7 +10,8 @@ matrix H(W)_ij = x_i·x_j (1/m) Σ_r 1{w_r·x_i ≥ 0, w_r·x_j ≥ 0} governs t
 (exactly, while no activation pattern flips), and H∞ = E_w H is its infinite-width limit.
 
 * :func:`sphere_points` — n points uniform on the unit sphere of R^d (the data of one replicate).
-* :func:`gram_infinity` — H∞ in closed form (derived in notebook 10 from the Gaussian orthant probability);
+* :func:`cosines` — x_i·x_j of unit-norm points, the diagonal exactly 1 (what the kernels are functions of);
+  :func:`gram_infinity` — H∞ in closed form (derived in notebook 10 from the Gaussian orthant probability);
   :func:`gram_empirical` — H(W) of a finite network; :func:`relu_output_kernel` — E_w[relu(w·x_i) relu(w·x_j)]
   (the covariance of the initial outputs; a kernel that is *not* H∞).
 * :func:`init_network` — (W(0), a) of one width and seed; :func:`outputs` — u = f(X), batched.
@@ -50,7 +51,7 @@ def sphere_points(seed: int, n: int, d: int, replicate: int = 0) -> np.ndarray:
     return z / np.linalg.norm(z, axis=1, keepdims=True)
 
 
-def _cosines(X):
+def cosines(X) -> np.ndarray:
     """x_i·x_j for the unit-norm rows of X (..., n, d), with x_i·x_i set to exactly 1. arccos has an infinite
     slope at 1: the computed 1 − 1e-16 of a point with itself gave θ_ii = √(2e-16) ≈ 1.5e-8 and moved H∞'s
     diagonal by 3e-9, by a different amount on each CPU (and with it η, the slowest-direction labels by 1e-7, and
@@ -64,14 +65,14 @@ def _cosines(X):
 
 def gram_infinity(X) -> np.ndarray:
     """H∞_ij = x_i·x_j (π − arccos(x_i·x_j)) / (2π) for unit-norm rows of X (..., n, d) -> (..., n, n)."""
-    t = _cosines(X)
+    t = cosines(X)
     return t * (np.pi - np.arccos(t)) / (2 * np.pi)
 
 
 def relu_output_kernel(X) -> np.ndarray:
     """E_w[relu(w·x_i) relu(w·x_j)] = (sin θ + (π − θ) cos θ) / (2π), θ = arccos(x_i·x_j): the covariance of the
     initial outputs u(0) (arc-cosine kernel of degree 1), a different kernel from H∞."""
-    t = _cosines(X)
+    t = cosines(X)
     th = np.arccos(t)
     return (np.sin(th) + (np.pi - th) * t) / (2 * np.pi)
 
